@@ -1,0 +1,528 @@
+//! The runtime's next → invoke → answer loop as a state machine.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use http::HeaderValue;
+
+use super::error::{ExitReason, Rejection, RuntimeError};
+use super::invocation::Invocation;
+use super::mode::Mode;
+use super::requests;
+use crate::address::ApiAddress;
+use crate::exchange::{BodyMode, Call, Outbound, Timer, TimerReason, Token, TransportError};
+use crate::ids::{InvocationId, RequestId};
+use crate::report::{ErrorReport, ServerError};
+use crate::retry::RetryPolicy;
+
+/// Settings of a [`RuntimeMachine`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RuntimeConfig {
+    /// `AWS_LAMBDA_RUNTIME_API`.
+    pub address: ApiAddress,
+    /// Classic or concurrent.
+    pub mode: Mode,
+    /// What to do when an exchange fails.
+    pub retry: RetryPolicy,
+}
+
+impl RuntimeConfig {
+    /// Classic mode with the default retry policy.
+    pub fn new(address: ApiAddress) -> Self {
+        Self {
+            address,
+            mode: Mode::Classic,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What the runtime machine tells its host.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RuntimeEvent {
+    /// A new invocation: run the handler, then answer it with
+    /// [`RuntimeMachine::respond`], [`respond_error`](RuntimeMachine::respond_error)
+    /// or [`respond_streaming`](RuntimeMachine::respond_streaming).
+    Invoke(Invocation),
+    /// The platform accepted the answer to this invocation.
+    Answered {
+        /// The invocation.
+        request_id: RequestId,
+    },
+    /// The platform refused the answer; the runtime went on with the next
+    /// invocation (or, for `413`, sends the size error report first).
+    Rejected {
+        /// The invocation.
+        request_id: RequestId,
+        /// The call that was refused.
+        call: Call,
+        /// The HTTP status.
+        status: u16,
+        /// The status, classified.
+        rejection: Rejection,
+        /// The decoded error body.
+        server: ServerError,
+    },
+    /// A streamed answer failed in transit. Its body is gone, so it is not
+    /// resent; the platform sees a truncated stream and fails the invocation.
+    StreamLost {
+        /// The invocation.
+        request_id: RequestId,
+        /// What the driver saw.
+        error: TransportError,
+    },
+    /// The machine stopped; the process should exit. Emitted once.
+    Exit(ExitReason),
+}
+
+/// The runtime side of the Runtime API.
+///
+/// One machine serves every slot: one in classic mode, `max` in concurrent
+/// mode, each slot being one connection the driver keeps (its [`Token`]).
+/// A single machine, rather than one per worker, is the one place that knows
+/// every invocation in flight, so an answer can go to at most one of them and a
+/// fatal status on any connection stops them all, as the platform expects
+/// (a `500` means the whole container is broken).
+///
+/// Per slot: poll `next` → hand the invocation to the host → send its answer
+/// → poll `next` again. Outcomes by status:
+///
+/// | call | status | outcome |
+/// |---|---|---|
+/// | next | 200 | [`RuntimeEvent::Invoke`]; a missing or unsafe request id is fatal |
+/// | next | anything else | fatal |
+/// | answer | 2xx | [`RuntimeEvent::Answered`], next poll |
+/// | answer | 400, 410, other 4xx | [`RuntimeEvent::Rejected`], next poll |
+/// | response | 413 | [`RuntimeEvent::Rejected`], then `Function.ResponseSizeTooLarge` is reported for the same invocation |
+/// | answer | 403, 5xx, 1xx, 3xx | fatal |
+/// | init error | 2xx | exit ([`ExitReason::InitErrorReported`]) |
+/// | init error | anything else | fatal |
+/// | any | transport error | retry after a [`Timer`] per [`RetryPolicy`], then fatal; a streamed answer is not retried ([`RuntimeEvent::StreamLost`]) |
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RuntimeMachine {
+    address: ApiAddress,
+    mode: Mode,
+    retry: RetryPolicy,
+    slots: Vec<Slot>,
+    events: VecDeque<RuntimeEvent>,
+    exit: Option<ExitReason>,
+}
+
+/// The state of one connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Slot {
+    /// Nothing to do (the other slots of a machine reporting an init error).
+    Idle,
+    /// The host is running the handler.
+    Handling(Active),
+    /// A request to send, in flight, or backing off.
+    Busy(Work, Attempt),
+}
+
+/// A request a slot has to get through.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Work {
+    Next,
+    InitError(ErrorReport),
+    Answer(Active, Answer),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Active {
+    request_id: RequestId,
+    invocation_id: Option<InvocationId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Answer {
+    Response(Bytes),
+    Error(ErrorReport),
+    Streamed(Option<HeaderValue>),
+}
+
+/// Progress of one request on a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Attempt {
+    stage: Stage,
+    /// Failed sends so far.
+    failures: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Stage {
+    /// To be returned by `poll_request`.
+    Queued,
+    /// Handed to the driver, answer pending.
+    InFlight,
+    /// Backing off; `timer_polled` once `poll_timeout` returned its timer.
+    Waiting { timer_polled: bool },
+}
+
+impl Attempt {
+    const FRESH: Self = Self {
+        stage: Stage::Queued,
+        failures: 0,
+    };
+}
+
+impl RuntimeMachine {
+    /// A machine that starts polling for invocations on every slot.
+    pub fn new(config: RuntimeConfig) -> Self {
+        let slots = (0..config.mode.slots()).map(|_| Slot::busy(Work::Next)).collect();
+        Self::with_slots(config, slots)
+    }
+
+    /// A machine that reports an initialisation failure and then exits with
+    /// [`ExitReason::InitErrorReported`]. No invocation is polled.
+    pub fn init_failed(config: RuntimeConfig, report: ErrorReport) -> Self {
+        let mut slots = vec![Slot::Idle; usize::from(config.mode.slots())];
+        slots[0] = Slot::busy(Work::InitError(report));
+        Self::with_slots(config, slots)
+    }
+
+    fn with_slots(config: RuntimeConfig, slots: Vec<Slot>) -> Self {
+        Self {
+            address: config.address,
+            mode: config.mode,
+            retry: config.retry,
+            slots,
+            events: VecDeque::new(),
+            exit: None,
+        }
+    }
+
+    /// The mode the machine runs in.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Why the machine stopped, once it has.
+    pub fn exit_reason(&self) -> Option<&ExitReason> {
+        self.exit.as_ref()
+    }
+
+    /// The next request to send, if any. Returns `None` once the machine has
+    /// exited. Each token has at most one request outstanding; the driver must
+    /// hand back exactly one answer or transport error for it.
+    pub fn poll_request(&mut self) -> Option<Outbound> {
+        if self.exit.is_some() {
+            return None;
+        }
+        let (index, work) = self.slots.iter().enumerate().find_map(|(index, slot)| match slot {
+            Slot::Busy(work, attempt) if attempt.stage == Stage::Queued => Some((index, work)),
+            _ => None,
+        })?;
+        match self.build(work) {
+            Ok((body, request)) => {
+                let call = work.call();
+                if let Some(attempt) = self.slots[index].attempt_mut() {
+                    attempt.stage = Stage::InFlight;
+                }
+                Some(Outbound {
+                    token: token_of(index),
+                    call,
+                    body,
+                    request,
+                })
+            }
+            Err(error) => {
+                self.fail(error);
+                None
+            }
+        }
+    }
+
+    fn build(&self, work: &Work) -> Result<(BodyMode, http::Request<Bytes>), RuntimeError> {
+        let address = &self.address;
+        let buffered = |request| (BodyMode::Buffered, request);
+        Ok(match work {
+            Work::Next => buffered(requests::next(address)?),
+            Work::InitError(report) => buffered(requests::init_error(address, report)?),
+            Work::Answer(active, answer) => {
+                let (id, nonce) = (&active.request_id, active.invocation_id.as_ref());
+                match answer {
+                    Answer::Response(payload) => buffered(requests::response(address, id, nonce, payload.clone())?),
+                    Answer::Error(report) => buffered(requests::error(address, id, nonce, report)?),
+                    Answer::Streamed(content_type) => (
+                        BodyMode::Streamed,
+                        requests::streaming_response_head(address, id, nonce, content_type.as_ref())?,
+                    ),
+                }
+            }
+        })
+    }
+
+    /// The next back-off the driver must wait out before calling
+    /// [`handle_timeout`](Self::handle_timeout) with its token. Each timer is
+    /// returned once.
+    pub fn poll_timeout(&mut self) -> Option<Timer> {
+        if self.exit.is_some() {
+            return None;
+        }
+        let retry = self.retry;
+        self.slots.iter_mut().enumerate().find_map(|(index, slot)| {
+            let attempt = slot.attempt_mut()?;
+            if attempt.stage != (Stage::Waiting { timer_polled: false }) {
+                return None;
+            }
+            attempt.stage = Stage::Waiting { timer_polled: true };
+            Some(Timer {
+                token: token_of(index),
+                after: retry.backoff(attempt.failures)?,
+                reason: TimerReason::RetryBackoff {
+                    attempt: attempt.failures,
+                },
+            })
+        })
+    }
+
+    /// The back-off of `token` has elapsed: its request is queued again.
+    pub fn handle_timeout(&mut self, token: Token) -> Result<(), RuntimeError> {
+        self.check_running()?;
+        match self.slots.get_mut(usize::from(token.0)).and_then(Slot::attempt_mut) {
+            Some(attempt) if matches!(attempt.stage, Stage::Waiting { .. }) => {
+                attempt.stage = Stage::Queued;
+                Ok(())
+            }
+            _ => Err(RuntimeError::NoTimer(token)),
+        }
+    }
+
+    /// The next event for the host, if any.
+    pub fn poll_event(&mut self) -> Option<RuntimeEvent> {
+        self.events.pop_front()
+    }
+
+    /// Feeds the platform's answer to the request sent on `token`.
+    ///
+    /// Returns the fatal error if this answer stopped the machine (the same
+    /// error is then also the [`ExitReason`]).
+    pub fn handle_response(&mut self, token: Token, response: http::Response<Bytes>) -> Result<(), RuntimeError> {
+        self.check_running()?;
+        let index = self.in_flight(token)?;
+        let Slot::Busy(work, _) = std::mem::replace(&mut self.slots[index], Slot::Idle) else {
+            return Err(RuntimeError::UnexpectedResponse(token));
+        };
+        let call = work.call();
+        match work {
+            Work::Next if response.status() == 200 => self.accept_invocation(index, &response),
+            Work::InitError(_) if response.status().is_success() => {
+                self.exit_with(ExitReason::InitErrorReported);
+                Ok(())
+            }
+            Work::Answer(active, answer) if !is_fatal_answer_status(response.status()) => {
+                self.answer_outcome(index, active, answer, &response);
+                Ok(())
+            }
+            _ => Err(self.fail(RuntimeError::Status {
+                call,
+                status: response.status().as_u16(),
+                server: ServerError::from_body(response.body()),
+            })),
+        }
+    }
+
+    fn accept_invocation(&mut self, index: usize, response: &http::Response<Bytes>) -> Result<(), RuntimeError> {
+        let invocation = match Invocation::decode(response) {
+            Ok(invocation) => invocation,
+            Err(error) => return Err(self.fail(RuntimeError::BadInvocation(error))),
+        };
+        if self.is_active(&invocation.request_id) {
+            return Err(self.fail(RuntimeError::DuplicateInvocation(invocation.request_id)));
+        }
+        self.slots[index] = Slot::Handling(Active {
+            request_id: invocation.request_id.clone(),
+            invocation_id: invocation.invocation_id.clone(),
+        });
+        self.events.push_back(RuntimeEvent::Invoke(invocation));
+        Ok(())
+    }
+
+    /// A non-fatal answer to a response or error post.
+    fn answer_outcome(&mut self, index: usize, active: Active, answer: Answer, response: &http::Response<Bytes>) {
+        let status = response.status();
+        if status.is_success() {
+            self.events.push_back(RuntimeEvent::Answered {
+                request_id: active.request_id,
+            });
+            self.slots[index] = Slot::busy(Work::Next);
+            return;
+        }
+        let server = ServerError::from_body(response.body());
+        let rejection = Rejection::classify(status.as_u16(), &server);
+        let (call, replace) = match answer {
+            Answer::Error(_) => (Call::RuntimeError, false),
+            Answer::Response(_) => (Call::RuntimeResponse, rejection == Rejection::PayloadTooLarge),
+            Answer::Streamed(_) => (Call::RuntimeResponse, false),
+        };
+        self.events.push_back(RuntimeEvent::Rejected {
+            request_id: active.request_id.clone(),
+            call,
+            status: status.as_u16(),
+            rejection,
+            server,
+        });
+        self.slots[index] = if replace {
+            Slot::busy(Work::Answer(active, Answer::Error(requests::response_too_large_report())))
+        } else {
+            Slot::busy(Work::Next)
+        };
+    }
+
+    /// Reports that the request sent on `token` failed in transit.
+    ///
+    /// The request is resent after a back-off [`Timer`]; once the retries are
+    /// used up the machine stops with [`RuntimeError::Transport`], which is
+    /// returned. A streamed answer is never resent.
+    pub fn handle_transport_error(&mut self, token: Token, error: TransportError) -> Result<(), RuntimeError> {
+        self.check_running()?;
+        let index = self.in_flight(token)?;
+        let retry = self.retry;
+        let Slot::Busy(work, attempt) = &mut self.slots[index] else {
+            return Err(RuntimeError::UnexpectedResponse(token));
+        };
+        if let Work::Answer(active, Answer::Streamed(_)) = work {
+            let request_id = active.request_id.clone();
+            self.events.push_back(RuntimeEvent::StreamLost { request_id, error });
+            self.slots[index] = Slot::busy(Work::Next);
+            return Ok(());
+        }
+        attempt.failures = attempt.failures.saturating_add(1);
+        if retry.backoff(attempt.failures).is_some() {
+            attempt.stage = Stage::Waiting { timer_polled: false };
+            return Ok(());
+        }
+        let failure = RuntimeError::Transport {
+            call: work.call(),
+            attempts: attempt.failures,
+            last: error,
+        };
+        Err(self.fail(failure))
+    }
+
+    /// Answers invocation `id` with a buffered payload.
+    pub fn respond(&mut self, id: &RequestId, payload: Bytes) -> Result<(), RuntimeError> {
+        self.answer(id, Answer::Response(payload))
+    }
+
+    /// Answers invocation `id` with an error report.
+    pub fn respond_error(&mut self, id: &RequestId, report: ErrorReport) -> Result<(), RuntimeError> {
+        self.answer(id, Answer::Error(report))
+    }
+
+    /// Answers invocation `id` with a streamed response. The request this
+    /// queues has [`BodyMode::Streamed`]: the driver streams the body and, on a
+    /// mid-stream failure, ends it with
+    /// [`stream_error_trailers`](super::stream_error_trailers).
+    pub fn respond_streaming(&mut self, id: &RequestId, content_type: Option<HeaderValue>) -> Result<(), RuntimeError> {
+        self.answer(id, Answer::Streamed(content_type))
+    }
+
+    fn answer(&mut self, id: &RequestId, answer: Answer) -> Result<(), RuntimeError> {
+        self.check_running()?;
+        for slot in &mut self.slots {
+            match slot {
+                Slot::Handling(active) if &active.request_id == id => {
+                    let active = active.clone();
+                    *slot = Slot::busy(Work::Answer(active, answer));
+                    return Ok(());
+                }
+                Slot::Busy(Work::Answer(active, _), _) if &active.request_id == id => {
+                    return Err(RuntimeError::AlreadyAnswered(id.clone()));
+                }
+                _ => {}
+            }
+        }
+        Err(RuntimeError::UnknownRequestId(id.clone()))
+    }
+
+    /// Invocations handed to the host and not yet answered.
+    pub fn pending_invocations(&self) -> impl Iterator<Item = &RequestId> {
+        self.slots.iter().filter_map(|slot| match slot {
+            Slot::Handling(active) => Some(&active.request_id),
+            _ => None,
+        })
+    }
+
+    fn is_active(&self, id: &RequestId) -> bool {
+        self.slots.iter().any(|slot| slot.active().is_some_and(|a| &a.request_id == id))
+    }
+
+    fn check_running(&self) -> Result<(), RuntimeError> {
+        match &self.exit {
+            None => Ok(()),
+            Some(ExitReason::Fatal(error)) => Err(error.clone()),
+            Some(ExitReason::InitErrorReported) => Err(RuntimeError::Exited),
+        }
+    }
+
+    fn in_flight(&self, token: Token) -> Result<usize, RuntimeError> {
+        let index = usize::from(token.0);
+        match self.slots.get(index).and_then(Slot::attempt) {
+            Some(attempt) if attempt.stage == Stage::InFlight => Ok(index),
+            _ => Err(RuntimeError::UnexpectedResponse(token)),
+        }
+    }
+
+    /// Stops the machine with a fatal error and returns it.
+    fn fail(&mut self, error: RuntimeError) -> RuntimeError {
+        self.exit_with(ExitReason::Fatal(error.clone()));
+        error
+    }
+
+    fn exit_with(&mut self, reason: ExitReason) {
+        if self.exit.is_none() {
+            self.exit = Some(reason.clone());
+            self.events.push_back(RuntimeEvent::Exit(reason));
+        }
+    }
+}
+
+/// Statuses that end the runtime when they answer a response or error post:
+/// `403`, every `5xx`, and anything that is neither success nor client error.
+fn is_fatal_answer_status(status: http::StatusCode) -> bool {
+    status == http::StatusCode::FORBIDDEN || !(status.is_success() || status.is_client_error())
+}
+
+fn token_of(index: usize) -> Token {
+    // Slots are counted in u16 (`Mode::slots`), so every index fits.
+    Token(u16::try_from(index).unwrap_or(u16::MAX))
+}
+
+impl Slot {
+    fn busy(work: Work) -> Self {
+        Self::Busy(work, Attempt::FRESH)
+    }
+
+    fn attempt(&self) -> Option<&Attempt> {
+        match self {
+            Self::Busy(_, attempt) => Some(attempt),
+            Self::Idle | Self::Handling(_) => None,
+        }
+    }
+
+    fn attempt_mut(&mut self) -> Option<&mut Attempt> {
+        match self {
+            Self::Busy(_, attempt) => Some(attempt),
+            Self::Idle | Self::Handling(_) => None,
+        }
+    }
+
+    fn active(&self) -> Option<&Active> {
+        match self {
+            Self::Handling(active) | Self::Busy(Work::Answer(active, _), _) => Some(active),
+            _ => None,
+        }
+    }
+}
+
+impl Work {
+    fn call(&self) -> Call {
+        match self {
+            Self::Next => Call::RuntimeNext,
+            Self::InitError(_) => Call::RuntimeInitError,
+            Self::Answer(_, Answer::Error(_)) => Call::RuntimeError,
+            Self::Answer(_, Answer::Response(_) | Answer::Streamed(_)) => Call::RuntimeResponse,
+        }
+    }
+}
