@@ -139,10 +139,7 @@ pub struct TransportError {
 impl TransportError {
     /// A transport error of `kind` with a description.
     pub fn new(kind: TransportErrorKind, detail: impl Into<String>) -> Self {
-        Self {
-            kind,
-            detail: detail.into(),
-        }
+        Self { kind, detail: detail.into() }
     }
 }
 

@@ -50,10 +50,7 @@ fn check_len(bytes: &[u8]) -> Result<(), IdError> {
 fn check_bytes(bytes: &[u8], allowed: impl Fn(u8) -> bool) -> Result<(), IdError> {
     check_len(bytes)?;
     match bytes.iter().position(|&b| !allowed(b)) {
-        Some(offset) => Err(IdError::ForbiddenByte {
-            byte: bytes[offset],
-            offset,
-        }),
+        Some(offset) => Err(IdError::ForbiddenByte { byte: bytes[offset], offset }),
         None => Ok(()),
     }
 }
@@ -147,6 +144,12 @@ header_id! {
 }
 
 header_id! {
+    /// The `Lambda-Extension-Name` an extension registers with: for an
+    /// external extension, its executable's file name.
+    ExtensionName
+}
+
+header_id! {
     /// The `Lambda-Extension-Identifier` the platform returns at register and
     /// expects on every later extension call.
     ExtensionId
@@ -174,10 +177,8 @@ impl RequestId {
     pub fn from_bytes(raw: &[u8]) -> Result<Self, IdError> {
         check_bytes(raw, is_path_safe)?;
         // Path-safe bytes are ASCII, hence UTF-8.
-        let text = std::str::from_utf8(raw).map_err(|_| IdError::ForbiddenByte {
-            byte: raw[0],
-            offset: 0,
-        })?;
+        let text =
+            std::str::from_utf8(raw).map_err(|_| IdError::ForbiddenByte { byte: raw[0], offset: 0 })?;
         Self::new(text)
     }
 
@@ -208,7 +209,8 @@ impl std::str::FromStr for RequestId {
 
 /// A wall-clock deadline in milliseconds since the Unix epoch, as the platform
 /// sends it. Core never compares it with the clock; drivers do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct DeadlineMs(pub u64);
 
 impl DeadlineMs {
@@ -246,10 +248,7 @@ mod tests {
             assert_eq!(RequestId::new(raw), Err(expected), "{raw:?}");
         }
         let long = "a".repeat(MAX_ID_LEN + 1);
-        assert_eq!(
-            RequestId::new(&long),
-            Err(IdError::TooLong { len: MAX_ID_LEN + 1 })
-        );
+        assert_eq!(RequestId::new(&long), Err(IdError::TooLong { len: MAX_ID_LEN + 1 }));
         assert!(RequestId::new(&long[1..]).is_ok());
     }
 

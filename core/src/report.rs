@@ -35,11 +35,7 @@ struct ReportBody<'a> {
 impl ErrorReport {
     /// A report with a type and message and no stack trace.
     pub fn new(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
-        Self {
-            error_type: error_type.into(),
-            error_message: error_message.into(),
-            ..Self::default()
-        }
+        Self { error_type: error_type.into(), error_message: error_message.into(), ..Self::default() }
     }
 
     /// Adds stack-trace lines.
@@ -101,13 +97,7 @@ fn shape_error_type(error_type: &str) -> String {
     if has_platform_shape(error_type) {
         return error_type.to_owned();
     }
-    let last = error_type
-        .rsplit("::")
-        .next()
-        .unwrap_or_default()
-        .rsplit('.')
-        .next()
-        .unwrap_or_default();
+    let last = error_type.rsplit("::").next().unwrap_or_default().rsplit('.').next().unwrap_or_default();
     let mut shaped = String::from("Function.");
     for word in last.split(|c: char| !c.is_ascii_alphabetic()) {
         let mut chars = word.chars();
@@ -153,17 +143,11 @@ impl ServerError {
     /// Decodes an error body.
     pub fn from_body(body: &[u8]) -> Self {
         if let Ok(parsed) = serde_json::from_slice::<ServerErrorBody>(body) {
-            return Self {
-                error_type: parsed.error_type,
-                error_message: parsed.error_message,
-            };
+            return Self { error_type: parsed.error_type, error_message: parsed.error_message };
         }
         let text = String::from_utf8_lossy(&body[..body.len().min(Self::MAX_MESSAGE)]);
         let text = text.trim();
-        Self {
-            error_type: None,
-            error_message: (!text.is_empty()).then(|| text.to_owned()),
-        }
+        Self { error_type: None, error_message: (!text.is_empty()).then(|| text.to_owned()) }
     }
 
     /// Whether `errorType` equals `expected`.
@@ -209,8 +193,8 @@ mod tests {
 
     #[test]
     fn body_keeps_the_verbatim_type() {
-        let report = ErrorReport::new("core::num::ParseIntError", "bad \"digit\"")
-            .with_stack_trace(["a", "b"]);
+        let report =
+            ErrorReport::new("core::num::ParseIntError", "bad \"digit\"").with_stack_trace(["a", "b"]);
         let body: serde_json::Value = serde_json::from_slice(&report.to_body()).unwrap();
         assert_eq!(
             body,

@@ -38,11 +38,7 @@ impl RetryPolicy {
             return None;
         }
         let factor = 1u32.checked_shl(u32::from(attempt) - 1).unwrap_or(u32::MAX);
-        Some(
-            self.initial_backoff
-                .saturating_mul(factor)
-                .min(self.max_backoff),
-        )
+        Some(self.initial_backoff.saturating_mul(factor).min(self.max_backoff))
     }
 }
 

@@ -28,10 +28,7 @@ pub(crate) fn request(
     path: &str,
     body: Bytes,
 ) -> Result<Request<Bytes>, BuildError> {
-    let uri = address.uri(path).map_err(|e| BuildError {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    })?;
+    let uri = address.uri(path).map_err(|e| BuildError { path: path.to_owned(), detail: e.to_string() })?;
     let mut request = Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = uri;

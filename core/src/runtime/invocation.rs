@@ -53,15 +53,12 @@ impl Invocation {
     /// not copied.
     pub fn decode(response: &http::Response<Bytes>) -> Result<Self, InvocationError> {
         let map = response.headers();
-        let request_id = map
-            .get(headers::REQUEST_ID)
-            .ok_or(InvocationError::MissingRequestId)?;
+        let request_id = map.get(headers::REQUEST_ID).ok_or(InvocationError::MissingRequestId)?;
         let request_id =
             RequestId::from_bytes(request_id.as_bytes()).map_err(InvocationError::InvalidRequestId)?;
         let invocation_id = match map.get(headers::INVOCATION_ID) {
             Some(value) if !value.is_empty() => Some(
-                InvocationId::from_bytes(value.as_bytes())
-                    .map_err(InvocationError::InvalidInvocationId)?,
+                InvocationId::from_bytes(value.as_bytes()).map_err(InvocationError::InvalidInvocationId)?,
             ),
             _ => None,
         };
@@ -138,10 +135,19 @@ mod tests {
             &[
                 ("Lambda-Runtime-Aws-Request-Id", b"8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
                 ("Lambda-Runtime-Deadline-Ms", b"1542409706888"),
-                ("Lambda-Runtime-Invoked-Function-Arn", b"arn:aws:lambda:us-east-2:123456789012:function:f:prod"),
-                ("Lambda-Runtime-Trace-Id", b"Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1"),
+                (
+                    "Lambda-Runtime-Invoked-Function-Arn",
+                    b"arn:aws:lambda:us-east-2:123456789012:function:f:prod",
+                ),
+                (
+                    "Lambda-Runtime-Trace-Id",
+                    b"Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
+                ),
                 ("Lambda-Runtime-Client-Context", br#"{"custom":{"k":"v"}}"#),
-                ("Lambda-Runtime-Cognito-Identity", br#"{"cognitoIdentityId":"i","cognitoIdentityPoolId":"p"}"#),
+                (
+                    "Lambda-Runtime-Cognito-Identity",
+                    br#"{"cognitoIdentityId":"i","cognitoIdentityPoolId":"p"}"#,
+                ),
                 ("Lambda-Runtime-Aws-Tenant-Id", b"tenant-7"),
                 ("Lambda-Runtime-Invocation-Id", b"nonce-1"),
             ],

@@ -10,7 +10,8 @@ use super::invocation::Invocation;
 use super::mode::Mode;
 use super::requests;
 use crate::address::ApiAddress;
-use crate::exchange::{BodyMode, Call, Outbound, Timer, TimerReason, Token, TransportError};
+use crate::attempt::{AfterFailure, Attempt};
+use crate::exchange::{BodyMode, Call, Outbound, Timer, Token, TransportError};
 use crate::ids::{InvocationId, RequestId};
 use crate::report::{ErrorReport, ServerError};
 use crate::retry::RetryPolicy;
@@ -29,11 +30,7 @@ pub struct RuntimeConfig {
 impl RuntimeConfig {
     /// Classic mode with the default retry policy.
     pub fn new(address: ApiAddress) -> Self {
-        Self {
-            address,
-            mode: Mode::Classic,
-            retry: RetryPolicy::default(),
-        }
+        Self { address, mode: Mode::Classic, retry: RetryPolicy::default() }
     }
 }
 
@@ -140,31 +137,6 @@ enum Answer {
     Streamed(Option<HeaderValue>),
 }
 
-/// Progress of one request on a slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Attempt {
-    stage: Stage,
-    /// Failed sends so far.
-    failures: u8,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Stage {
-    /// To be returned by `poll_request`.
-    Queued,
-    /// Handed to the driver, answer pending.
-    InFlight,
-    /// Backing off; `timer_polled` once `poll_timeout` returned its timer.
-    Waiting { timer_polled: bool },
-}
-
-impl Attempt {
-    const FRESH: Self = Self {
-        stage: Stage::Queued,
-        failures: 0,
-    };
-}
-
 impl RuntimeMachine {
     /// A machine that starts polling for invocations on every slot.
     pub fn new(config: RuntimeConfig) -> Self {
@@ -209,21 +181,16 @@ impl RuntimeMachine {
             return None;
         }
         let (index, work) = self.slots.iter().enumerate().find_map(|(index, slot)| match slot {
-            Slot::Busy(work, attempt) if attempt.stage == Stage::Queued => Some((index, work)),
+            Slot::Busy(work, attempt) if attempt.is_queued() => Some((index, work)),
             _ => None,
         })?;
         match self.build(work) {
             Ok((body, request)) => {
                 let call = work.call();
                 if let Some(attempt) = self.slots[index].attempt_mut() {
-                    attempt.stage = Stage::InFlight;
+                    attempt.sent();
                 }
-                Some(Outbound {
-                    token: token_of(index),
-                    call,
-                    body,
-                    request,
-                })
+                Some(Outbound { token: token_of(index), call, body, request })
             }
             Err(error) => {
                 self.fail(error);
@@ -241,7 +208,9 @@ impl RuntimeMachine {
             Work::Answer(active, answer) => {
                 let (id, nonce) = (&active.request_id, active.invocation_id.as_ref());
                 match answer {
-                    Answer::Response(payload) => buffered(requests::response(address, id, nonce, payload.clone())?),
+                    Answer::Response(payload) => {
+                        buffered(requests::response(address, id, nonce, payload.clone())?)
+                    }
                     Answer::Error(report) => buffered(requests::error(address, id, nonce, report)?),
                     Answer::Streamed(content_type) => (
                         BodyMode::Streamed,
@@ -260,30 +229,18 @@ impl RuntimeMachine {
             return None;
         }
         let retry = self.retry;
-        self.slots.iter_mut().enumerate().find_map(|(index, slot)| {
-            let attempt = slot.attempt_mut()?;
-            if attempt.stage != (Stage::Waiting { timer_polled: false }) {
-                return None;
-            }
-            attempt.stage = Stage::Waiting { timer_polled: true };
-            Some(Timer {
-                token: token_of(index),
-                after: retry.backoff(attempt.failures)?,
-                reason: TimerReason::RetryBackoff {
-                    attempt: attempt.failures,
-                },
-            })
-        })
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .find_map(|(index, slot)| slot.attempt_mut()?.poll_timer(token_of(index), &retry))
     }
 
     /// The back-off of `token` has elapsed: its request is queued again.
     pub fn handle_timeout(&mut self, token: Token) -> Result<(), RuntimeError> {
         self.check_running()?;
-        match self.slots.get_mut(usize::from(token.0)).and_then(Slot::attempt_mut) {
-            Some(attempt) if matches!(attempt.stage, Stage::Waiting { .. }) => {
-                attempt.stage = Stage::Queued;
-                Ok(())
-            }
+        let slot = self.slots.get_mut(usize::from(token.0));
+        match slot.and_then(Slot::attempt_mut).map(Attempt::timer_elapsed) {
+            Some(true) => Ok(()),
             _ => Err(RuntimeError::NoTimer(token)),
         }
     }
@@ -297,7 +254,11 @@ impl RuntimeMachine {
     ///
     /// Returns the fatal error if this answer stopped the machine (the same
     /// error is then also the [`ExitReason`]).
-    pub fn handle_response(&mut self, token: Token, response: http::Response<Bytes>) -> Result<(), RuntimeError> {
+    pub fn handle_response(
+        &mut self,
+        token: Token,
+        response: http::Response<Bytes>,
+    ) -> Result<(), RuntimeError> {
         self.check_running()?;
         let index = self.in_flight(token)?;
         let Slot::Busy(work, _) = std::mem::replace(&mut self.slots[index], Slot::Idle) else {
@@ -322,7 +283,11 @@ impl RuntimeMachine {
         }
     }
 
-    fn accept_invocation(&mut self, index: usize, response: &http::Response<Bytes>) -> Result<(), RuntimeError> {
+    fn accept_invocation(
+        &mut self,
+        index: usize,
+        response: &http::Response<Bytes>,
+    ) -> Result<(), RuntimeError> {
         let invocation = match Invocation::decode(response) {
             Ok(invocation) => invocation,
             Err(error) => return Err(self.fail(RuntimeError::BadInvocation(error))),
@@ -339,12 +304,16 @@ impl RuntimeMachine {
     }
 
     /// A non-fatal answer to a response or error post.
-    fn answer_outcome(&mut self, index: usize, active: Active, answer: Answer, response: &http::Response<Bytes>) {
+    fn answer_outcome(
+        &mut self,
+        index: usize,
+        active: Active,
+        answer: Answer,
+        response: &http::Response<Bytes>,
+    ) {
         let status = response.status();
         if status.is_success() {
-            self.events.push_back(RuntimeEvent::Answered {
-                request_id: active.request_id,
-            });
+            self.events.push_back(RuntimeEvent::Answered { request_id: active.request_id });
             self.slots[index] = Slot::busy(Work::Next);
             return;
         }
@@ -374,7 +343,11 @@ impl RuntimeMachine {
     /// The request is resent after a back-off [`Timer`]; once the retries are
     /// used up the machine stops with [`RuntimeError::Transport`], which is
     /// returned. A streamed answer is never resent.
-    pub fn handle_transport_error(&mut self, token: Token, error: TransportError) -> Result<(), RuntimeError> {
+    pub fn handle_transport_error(
+        &mut self,
+        token: Token,
+        error: TransportError,
+    ) -> Result<(), RuntimeError> {
         self.check_running()?;
         let index = self.in_flight(token)?;
         let retry = self.retry;
@@ -387,17 +360,13 @@ impl RuntimeMachine {
             self.slots[index] = Slot::busy(Work::Next);
             return Ok(());
         }
-        attempt.failures = attempt.failures.saturating_add(1);
-        if retry.backoff(attempt.failures).is_some() {
-            attempt.stage = Stage::Waiting { timer_polled: false };
-            return Ok(());
+        match attempt.failed(&retry) {
+            AfterFailure::Retry => Ok(()),
+            AfterFailure::GiveUp { attempts } => {
+                let failure = RuntimeError::Transport { call: work.call(), attempts, last: error };
+                Err(self.fail(failure))
+            }
         }
-        let failure = RuntimeError::Transport {
-            call: work.call(),
-            attempts: attempt.failures,
-            last: error,
-        };
-        Err(self.fail(failure))
     }
 
     /// Answers invocation `id` with a buffered payload.
@@ -414,7 +383,11 @@ impl RuntimeMachine {
     /// queues has [`BodyMode::Streamed`]: the driver streams the body and, on a
     /// mid-stream failure, ends it with
     /// [`stream_error_trailers`](super::stream_error_trailers).
-    pub fn respond_streaming(&mut self, id: &RequestId, content_type: Option<HeaderValue>) -> Result<(), RuntimeError> {
+    pub fn respond_streaming(
+        &mut self,
+        id: &RequestId,
+        content_type: Option<HeaderValue>,
+    ) -> Result<(), RuntimeError> {
         self.answer(id, Answer::Streamed(content_type))
     }
 
@@ -459,7 +432,7 @@ impl RuntimeMachine {
     fn in_flight(&self, token: Token) -> Result<usize, RuntimeError> {
         let index = usize::from(token.0);
         match self.slots.get(index).and_then(Slot::attempt) {
-            Some(attempt) if attempt.stage == Stage::InFlight => Ok(index),
+            Some(attempt) if attempt.is_in_flight() => Ok(index),
             _ => Err(RuntimeError::UnexpectedResponse(token)),
         }
     }
@@ -494,9 +467,9 @@ impl Slot {
         Self::Busy(work, Attempt::FRESH)
     }
 
-    fn attempt(&self) -> Option<&Attempt> {
+    fn attempt(&self) -> Option<Attempt> {
         match self {
-            Self::Busy(_, attempt) => Some(attempt),
+            Self::Busy(_, attempt) => Some(*attempt),
             Self::Idle | Self::Handling(_) => None,
         }
     }

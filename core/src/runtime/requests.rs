@@ -26,9 +26,7 @@ fn invocation_path(id: &RequestId, tail: &str) -> String {
 
 fn echo_invocation_id(request: &mut Request<Bytes>, invocation_id: Option<&InvocationId>) {
     if let Some(nonce) = invocation_id {
-        request
-            .headers_mut()
-            .insert(headers::INVOCATION_ID, nonce.header_value().clone());
+        request.headers_mut().insert(headers::INVOCATION_ID, nonce.header_value().clone());
     }
 }
 
@@ -120,6 +118,8 @@ pub fn stream_error_trailers(report: &ErrorReport) -> HeaderMap {
 pub fn response_too_large_report() -> ErrorReport {
     ErrorReport::new(
         RESPONSE_TOO_LARGE,
-        format!("Response payload size exceeded maximum allowed payload size ({MAX_BUFFERED_RESPONSE} bytes)."),
+        format!(
+            "Response payload size exceeded maximum allowed payload size ({MAX_BUFFERED_RESPONSE} bytes)."
+        ),
     )
 }
