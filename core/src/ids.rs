@@ -47,16 +47,31 @@ fn check_len(bytes: &[u8]) -> Result<(), IdError> {
     }
 }
 
-fn check_bytes(bytes: &[u8], allowed: impl Fn(u8) -> bool) -> Result<(), IdError> {
+fn check_bytes(bytes: &[u8], allowed: &[bool; 256]) -> Result<(), IdError> {
     check_len(bytes)?;
-    match bytes.iter().position(|&b| !allowed(b)) {
+    match bytes.iter().position(|&b| !allowed[usize::from(b)]) {
         Some(offset) => Err(IdError::ForbiddenByte { byte: bytes[offset], offset }),
         None => Ok(()),
     }
 }
 
 /// RFC 3986 `pchar` without percent-encoding: safe in a path segment as is.
-fn is_path_safe(b: u8) -> bool {
+const PATH_SAFE: [bool; 256] = table(false);
+/// Visible ASCII: safe as a whole header value, cannot split or fold a header.
+const HEADER_SAFE: [bool; 256] = table(true);
+
+const fn table(header: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = if header { is_header_safe(b) } else { is_path_safe(b) };
+        byte += 1;
+    }
+    table
+}
+
+const fn is_path_safe(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -79,8 +94,7 @@ fn is_path_safe(b: u8) -> bool {
         )
 }
 
-/// Visible ASCII: safe as a whole header value, cannot split or fold a header.
-fn is_header_safe(b: u8) -> bool {
+const fn is_header_safe(b: u8) -> bool {
     b.is_ascii_graphic()
 }
 
@@ -98,7 +112,7 @@ macro_rules! header_id {
 
             /// Validates raw header bytes as [`new`](Self::new) does.
             pub fn from_bytes(raw: &[u8]) -> Result<Self, IdError> {
-                check_bytes(raw, is_header_safe)?;
+                check_bytes(raw, &HEADER_SAFE)?;
                 HeaderValue::from_bytes(raw)
                     .map(Self)
                     .map_err(|_| IdError::ForbiddenByte { byte: raw[0], offset: 0 })
@@ -166,7 +180,7 @@ pub struct RequestId(Box<str>);
 impl RequestId {
     /// Validates `raw` as a request id.
     pub fn new(raw: &str) -> Result<Self, IdError> {
-        check_bytes(raw.as_bytes(), is_path_safe)?;
+        check_bytes(raw.as_bytes(), &PATH_SAFE)?;
         if raw == "." || raw == ".." {
             return Err(IdError::DotSegment);
         }
@@ -175,7 +189,7 @@ impl RequestId {
 
     /// Validates raw header bytes as [`new`](Self::new) does.
     pub fn from_bytes(raw: &[u8]) -> Result<Self, IdError> {
-        check_bytes(raw, is_path_safe)?;
+        check_bytes(raw, &PATH_SAFE)?;
         // Path-safe bytes are ASCII, hence UTF-8.
         let text =
             std::str::from_utf8(raw).map_err(|_| IdError::ForbiddenByte { byte: raw[0], offset: 0 })?;

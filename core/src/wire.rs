@@ -50,9 +50,8 @@ pub(crate) fn json_request(
     Ok(request)
 }
 
-/// The text of an optional header, `None` when absent, empty or not UTF-8.
-pub(crate) fn header_text(headers: &http::HeaderMap, name: &http::HeaderName) -> Option<String> {
-    let value = headers.get(name)?;
+/// The text of an optional header value, `None` when empty or not UTF-8.
+pub(crate) fn text(value: &http::HeaderValue) -> Option<String> {
     let text = std::str::from_utf8(value.as_bytes()).ok()?.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }

@@ -3,9 +3,8 @@
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::headers;
 use crate::ids::{DeadlineMs, IdError, InvocationId, RequestId};
-use crate::wire::header_text;
+use crate::wire::text;
 
 /// One invocation, decoded from a `200` answer to `GET /runtime/invocation/next`.
 ///
@@ -34,6 +33,18 @@ pub struct Invocation {
     pub payload: Bytes,
 }
 
+/// Optional headers gathered in one pass.
+#[derive(Default)]
+struct Fields<'a> {
+    invocation_id: Option<&'a http::HeaderValue>,
+    deadline: Option<String>,
+    invoked_function_arn: Option<String>,
+    trace_id: Option<String>,
+    client_context: Option<String>,
+    cognito_identity: Option<String>,
+    tenant_id: Option<String>,
+}
+
 /// Why a `200` answer to `next` cannot be acted on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum InvocationError {
@@ -50,13 +61,37 @@ pub enum InvocationError {
 
 impl Invocation {
     /// Decodes the head and body of a `200` answer to `next`. The payload is
-    /// not copied.
+    /// not copied. Where a header is repeated, the first one counts.
     pub fn decode(response: &http::Response<Bytes>) -> Result<Self, InvocationError> {
-        let map = response.headers();
-        let request_id = map.get(headers::REQUEST_ID).ok_or(InvocationError::MissingRequestId)?;
+        let mut request_id = None;
+        let mut fields = Fields::default();
+        // One pass over the headers: cheaper than a hashed lookup per name.
+        for (name, value) in response.headers() {
+            let slot = match name.as_str() {
+                "lambda-runtime-aws-request-id" => {
+                    request_id.get_or_insert(value);
+                    continue;
+                }
+                "lambda-runtime-invocation-id" => {
+                    fields.invocation_id.get_or_insert(value);
+                    continue;
+                }
+                "lambda-runtime-deadline-ms" => &mut fields.deadline,
+                "lambda-runtime-invoked-function-arn" => &mut fields.invoked_function_arn,
+                "lambda-runtime-trace-id" => &mut fields.trace_id,
+                "lambda-runtime-client-context" => &mut fields.client_context,
+                "lambda-runtime-cognito-identity" => &mut fields.cognito_identity,
+                "lambda-runtime-aws-tenant-id" => &mut fields.tenant_id,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = text(value);
+            }
+        }
+        let request_id = request_id.ok_or(InvocationError::MissingRequestId)?;
         let request_id =
             RequestId::from_bytes(request_id.as_bytes()).map_err(InvocationError::InvalidRequestId)?;
-        let invocation_id = match map.get(headers::INVOCATION_ID) {
+        let invocation_id = match fields.invocation_id {
             Some(value) if !value.is_empty() => Some(
                 InvocationId::from_bytes(value.as_bytes()).map_err(InvocationError::InvalidInvocationId)?,
             ),
@@ -64,14 +99,12 @@ impl Invocation {
         };
         Ok(Self {
             request_id,
-            deadline: header_text(map, &headers::DEADLINE_MS)
-                .and_then(|text| text.parse().ok())
-                .map(DeadlineMs),
-            invoked_function_arn: header_text(map, &headers::INVOKED_FUNCTION_ARN),
-            trace_id: header_text(map, &headers::TRACE_ID),
-            client_context: header_text(map, &headers::CLIENT_CONTEXT),
-            cognito_identity: header_text(map, &headers::COGNITO_IDENTITY),
-            tenant_id: header_text(map, &headers::TENANT_ID),
+            deadline: fields.deadline.and_then(|text| text.parse().ok()).map(DeadlineMs),
+            invoked_function_arn: fields.invoked_function_arn,
+            trace_id: fields.trace_id,
+            client_context: fields.client_context,
+            cognito_identity: fields.cognito_identity,
+            tenant_id: fields.tenant_id,
             invocation_id,
             payload: response.body().clone(),
         })
