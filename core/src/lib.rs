@@ -99,9 +99,12 @@ pub mod exchange;
 pub mod extension;
 pub mod headers;
 pub mod ids;
+pub mod platform;
 pub mod report;
 pub mod retry;
 pub mod runtime;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod telemetry;
 pub mod wire;
 

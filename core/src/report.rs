@@ -79,7 +79,7 @@ impl ErrorReport {
     }
 }
 
-fn has_platform_shape(error_type: &str) -> bool {
+pub(crate) fn has_platform_shape(error_type: &str) -> bool {
     let Some((family, name)) = error_type.split_once('.') else {
         return false;
     };

@@ -92,6 +92,29 @@ pub enum SubscriptionError {
     /// The destination is not an `http://` URI.
     #[error("destination {0:?} is not an http:// URI")]
     Destination(String),
+    /// The schema version is not one the API knows.
+    #[error("unknown schema version {0:?}")]
+    SchemaVersion(String),
+    /// The body is not a subscription.
+    #[error("malformed subscription: {0}")]
+    Malformed(String),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IncomingBody {
+    schema_version: String,
+    types: Vec<RecordCategory>,
+    #[serde(default)]
+    buffering: Option<Buffering>,
+    destination: IncomingDestination,
+}
+
+#[derive(Deserialize)]
+struct IncomingDestination {
+    protocol: String,
+    #[serde(rename = "URI")]
+    uri: String,
 }
 
 /// A Telemetry or Logs API subscription, validated at construction.
@@ -172,6 +195,50 @@ impl Subscription {
         })
     }
 
+    /// Schema versions the platform accepts for `api`.
+    pub fn schema_versions(api: SubscriptionApi) -> &'static [&'static str] {
+        match api {
+            SubscriptionApi::Telemetry => &["2022-07-01", "2022-12-13", "2025-01-29"],
+            SubscriptionApi::Logs => &["2020-08-15", "2021-03-18"],
+        }
+    }
+
+    /// Reads a subscription body as the platform does: every rule of
+    /// [`new`](Self::new), a known schema version, protocol `HTTP`.
+    pub fn decode(api: SubscriptionApi, body: &[u8]) -> Result<Self, SubscriptionError> {
+        let incoming: IncomingBody =
+            serde_json::from_slice(body).map_err(|e| SubscriptionError::Malformed(e.to_string()))?;
+        if !Self::schema_versions(api).contains(&incoming.schema_version.as_str()) {
+            return Err(SubscriptionError::SchemaVersion(incoming.schema_version));
+        }
+        if incoming.destination.protocol != "HTTP" {
+            return Err(SubscriptionError::Destination(incoming.destination.uri));
+        }
+        let buffering = incoming.buffering.unwrap_or_default();
+        Ok(Self::new(api, &incoming.types, buffering, &incoming.destination.uri)?
+            .with_schema_version(incoming.schema_version))
+    }
+
+    /// The record categories asked for.
+    pub fn types(&self) -> &[RecordCategory] {
+        &self.types
+    }
+
+    /// The buffering settings.
+    pub fn buffering(&self) -> Buffering {
+        self.buffering
+    }
+
+    /// Where batches are delivered.
+    pub fn destination(&self) -> &str {
+        &self.destination
+    }
+
+    /// The schema version.
+    pub fn schema_version(&self) -> &str {
+        &self.schema_version
+    }
+
     /// Uses another schema version (`2022-07-01`, `2022-12-13`, `2025-01-29`…).
     pub fn with_schema_version(mut self, version: impl Into<String>) -> Self {
         self.schema_version = version.into();
@@ -224,6 +291,36 @@ mod tests {
                 "destination": {"protocol": "HTTP", "URI": "http://sandbox.localdomain:4243/t"}
             })
         );
+    }
+
+    #[test]
+    fn decode_reads_what_new_writes_and_refuses_the_rest() {
+        let sub = Subscription::new(
+            SubscriptionApi::Telemetry,
+            &[RecordCategory::Extension],
+            Buffering { max_items: 1_000, max_bytes: 262_144, timeout_ms: 25 },
+            "http://sandbox.localdomain:1/x",
+        )
+        .unwrap();
+        assert_eq!(Subscription::decode(SubscriptionApi::Telemetry, &sub.to_body()), Ok(sub.clone()));
+        assert!(matches!(
+            Subscription::decode(SubscriptionApi::Logs, &sub.to_body()),
+            Err(SubscriptionError::SchemaVersion(_))
+        ));
+        let tcp = br#"{"schemaVersion":"2022-12-13","types":["platform"],"destination":{"protocol":"TCP","URI":"http://h:1"}}"#;
+        assert!(matches!(
+            Subscription::decode(SubscriptionApi::Telemetry, tcp),
+            Err(SubscriptionError::Destination(_))
+        ));
+        let unknown_type = br#"{"schemaVersion":"2022-12-13","types":["kernel"],"destination":{"protocol":"HTTP","URI":"http://h:1"}}"#;
+        assert!(matches!(
+            Subscription::decode(SubscriptionApi::Telemetry, unknown_type),
+            Err(SubscriptionError::Malformed(_))
+        ));
+        let no_buffering = br#"{"schemaVersion":"2025-01-29","types":["function"],"destination":{"protocol":"HTTP","URI":"http://h:1/"}}"#;
+        let decoded = Subscription::decode(SubscriptionApi::Telemetry, no_buffering).unwrap();
+        assert_eq!(decoded.buffering(), Buffering::default());
+        assert_eq!(decoded.schema_version(), "2025-01-29");
     }
 
     #[test]

@@ -1,0 +1,24 @@
+//! The composed system the model checker and the fuzzers explore (feature
+//! `sim`).
+//!
+//! A [`World`] holds the real [`RuntimeMachine`](crate::runtime::RuntimeMachine),
+//! real [`ExtensionMachine`](crate::extension::ExtensionMachine)s and the real
+//! [`PlatformMachine`](crate::platform::PlatformMachine), joined by a network
+//! that delivers each message when an [`Action`] says so and may instead lose
+//! it, fail it with `500`, drop a parked poll, expire an invocation or shut
+//! the environment down early. Nothing here re-implements protocol logic:
+//! the world only moves messages and plays the hosts (a handler that answers,
+//! extensions that acknowledge events and exit on SHUTDOWN).
+//!
+//! [`World::actions`] and [`World::step`] are the one step function shared by
+//! the stateright model, the `sim` fuzz target and its corpus replay; the
+//! properties in [`properties`] are checked after every step.
+
+pub mod fuzz;
+mod properties_impl;
+mod wire;
+mod world;
+
+pub use properties_impl::{properties, Kind, Property};
+pub use wire::{WireRequest, WireResponse};
+pub use world::{Action, Bug, Conn, Faults, SimConfig, Violation, World};
