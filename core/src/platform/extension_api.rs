@@ -96,6 +96,7 @@ impl PlatformMachine {
             subscribed: None,
             poll: None,
             pending: Default::default(),
+            delivered: None,
         });
         self.events.push_back(PlatformEvent::ExtensionRegistered {
             id: id.clone(),
@@ -141,6 +142,7 @@ impl PlatformMachine {
             return self.reply(conn, invalid_state("the extension is already polling"));
         }
         extension.poll = Some(conn);
+        extension.delivered = None;
         if matches!(extension.phase, ExtPhase::Registered | ExtPhase::Busy) {
             extension.phase = ExtPhase::Idle;
         }

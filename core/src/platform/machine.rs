@@ -115,6 +115,11 @@ pub(super) struct Active {
     pub(super) request_id: RequestId,
     pub(super) invocation_id: Option<InvocationId>,
     pub(super) answered: bool,
+    /// The connection it went out on; `None` after a failed delivery, until
+    /// the next runtime poll takes it again.
+    pub(super) delivered_on: Option<ConnId>,
+    /// The invocation, kept until answered so it can be delivered again.
+    pub(super) invocation: Option<NewInvocation>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,6 +148,8 @@ pub(super) struct Extension {
     pub(super) poll: Option<ConnId>,
     /// Event bodies not yet delivered, with whether each is SHUTDOWN.
     pub(super) pending: VecDeque<(Bytes, bool)>,
+    /// The last event delivered and its connection, until the next poll.
+    pub(super) delivered: Option<(ConnId, Bytes, bool)>,
 }
 
 /// The platform: serves the Runtime, Extensions and Telemetry APIs to one
@@ -231,6 +238,28 @@ impl PlatformMachine {
                 extension.poll = None;
             }
         }
+    }
+
+    /// The answer for `conn` could not be written (the client was gone). An
+    /// invocation it carried goes to the runtime's next poll (the extensions
+    /// keep the INVOKE they already got), an event goes back to its
+    /// extension's pending events: nothing accepted is lost or duplicated.
+    pub fn delivery_failed(&mut self, conn: ConnId) {
+        for active in &mut self.active {
+            if !active.answered && active.delivered_on == Some(conn) {
+                active.delivered_on = None;
+            }
+        }
+        for extension in &mut self.extensions {
+            let Some((c, body, is_shutdown)) = extension.delivered.take() else { continue };
+            if c != conn {
+                extension.delivered = Some((c, body, is_shutdown));
+                continue;
+            }
+            extension.pending.push_front((body, is_shutdown));
+            extension.phase = ExtPhase::Idle;
+        }
+        self.progress();
     }
 
     /// The next answer to write, with its connection.
@@ -359,6 +388,7 @@ impl PlatformMachine {
         }
         let Some((body, is_shutdown)) = extension.pending.pop_front() else { return };
         extension.poll = None;
+        extension.delivered = Some((conn, body.clone(), is_shutdown));
         extension.phase = if is_shutdown { ExtPhase::ShutDown } else { ExtPhase::Busy };
         let id = extension.id.clone();
         self.reply(conn, Reply::json(StatusCode::OK, body));
@@ -427,13 +457,15 @@ impl PlatformMachine {
                 self.deliver_pending(index);
             }
         }
+        self.events.push_back(PlatformEvent::InvocationStarted { request_id: invocation.request_id.clone() });
+        self.reply(conn, super::event::next_reply(&invocation));
         self.active.push(Active {
             request_id: invocation.request_id.clone(),
             invocation_id: invocation.invocation_id.clone(),
             answered: false,
+            delivered_on: Some(conn),
+            invocation: Some(invocation),
         });
-        self.events.push_back(PlatformEvent::InvocationStarted { request_id: invocation.request_id.clone() });
-        self.reply(conn, super::event::next_reply(&invocation));
         true
     }
 

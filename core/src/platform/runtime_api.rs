@@ -28,6 +28,13 @@ impl PlatformMachine {
         if self.runtime.init_failed {
             return self.reply(conn, invalid_state("the runtime reported an init error"));
         }
+        if let Some(redo) = self.active.iter_mut().find(|a| !a.answered && a.delivered_on.is_none()) {
+            if let Some(invocation) = &redo.invocation {
+                redo.delivered_on = Some(conn);
+                let reply = super::event::next_reply(invocation);
+                return self.reply(conn, reply);
+            }
+        }
         let unanswered = self.active.iter().filter(|a| !a.answered).count();
         let busy = match self.config.mode {
             Mode::Classic => unanswered > 0 || !self.runtime.polls.is_empty(),
@@ -104,7 +111,10 @@ impl PlatformMachine {
             Outcome::Response { body, streamed }
         };
         match self.config.mode {
-            Mode::Classic => self.active[at].answered = true,
+            Mode::Classic => {
+                self.active[at].answered = true;
+                self.active[at].invocation = None;
+            }
             Mode::Concurrent { .. } => {
                 self.active.remove(at);
             }
