@@ -1,0 +1,295 @@
+//! The one task that owns the platform machine. Everything else talks to it
+//! through [`Command`]s; it never blocks on I/O.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use lambda_sansio::extension::ShutdownReason;
+use lambda_sansio::platform::{
+    ConnId, NewInvocation, Outcome, PlatformConfig, PlatformEvent, PlatformMachine,
+};
+use lambda_sansio::telemetry::RecordCategory;
+use lambda_sansio::{DeadlineMs, RequestId};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::ids::IdSource;
+use super::telemetry::{self, Record};
+
+/// What an invoke returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeOutcome {
+    /// The function's response.
+    Response(Bytes),
+    /// The function's error report: `(errorType, body)`.
+    Error(String, Bytes),
+    /// The function did not answer before its timeout.
+    TimedOut,
+    /// The environment shut down or its runtime died first.
+    Aborted(String),
+}
+
+/// Where a line of output came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    Runtime,
+    Extension(String),
+}
+
+pub(crate) enum Command {
+    /// A client request on connection `conn`; the answer goes to `reply`.
+    Api { conn: ConnId, request: Box<http::Request<Bytes>>, reply: oneshot::Sender<http::Response<Bytes>> },
+    /// The client of `conn` went away before its answer.
+    Closed { conn: ConnId },
+    /// The answer for `conn` was deliberately not delivered (fault injection).
+    Undelivered { conn: ConnId },
+    /// A new invocation.
+    Invoke { payload: Bytes, reply: oneshot::Sender<InvokeOutcome> },
+    /// A line of process output.
+    Output { source: Source, line: String },
+    /// The runtime process exited.
+    RuntimeExited { status: String },
+    /// Start shutdown; answers with the names of the registered extensions.
+    Shutdown { reason: ShutdownReason, reply: oneshot::Sender<Vec<String>> },
+}
+
+pub(crate) struct Actor {
+    platform: PlatformMachine,
+    pending: HashMap<ConnId, oneshot::Sender<http::Response<Bytes>>>,
+    waiters: HashMap<RequestId, Waiter>,
+    deadlines: BTreeMap<(Instant, u64), RequestId>,
+    timeout: Duration,
+    ids: IdSource,
+    function_arn: String,
+    memory_mb: u32,
+    subscribers: Vec<(Vec<RecordCategory>, mpsc::UnboundedSender<Record>)>,
+    events: broadcast::Sender<PlatformEvent>,
+    runtime_dead: Option<String>,
+    registered: Vec<String>,
+}
+
+struct Waiter {
+    reply: oneshot::Sender<InvokeOutcome>,
+    started: Option<Instant>,
+}
+
+fn epoch_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Actor {
+    pub(crate) fn new(
+        config: PlatformConfig,
+        timeout: Duration,
+        memory_mb: u32,
+        events: broadcast::Sender<PlatformEvent>,
+    ) -> Self {
+        let function_arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{}", config.function_name);
+        Self {
+            platform: PlatformMachine::new(config),
+            pending: HashMap::new(),
+            waiters: HashMap::new(),
+            deadlines: BTreeMap::new(),
+            timeout,
+            ids: IdSource::new(),
+            function_arn,
+            memory_mb,
+            subscribers: Vec::new(),
+            events,
+            runtime_dead: None,
+            registered: Vec::new(),
+        }
+    }
+
+    /// Runs until every command sender is gone.
+    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            let next_deadline = self.deadlines.keys().next().map(|(at, _)| *at);
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.handle(command),
+                    None => return,
+                },
+                () = sleep_until(next_deadline) => self.expire(Instant::now()),
+            }
+            self.flush();
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Api { conn, request, reply } => {
+                self.pending.insert(conn, reply);
+                self.platform.handle_request(conn, &request);
+            }
+            Command::Closed { conn } => {
+                if self.pending.remove(&conn).is_some() {
+                    self.platform.connection_closed(conn);
+                }
+            }
+            Command::Undelivered { conn } => self.platform.delivery_failed(conn),
+            Command::Invoke { payload, reply } => self.invoke(payload, reply),
+            Command::Output { source, line } => {
+                let (category, kind) = match source {
+                    Source::Runtime => (RecordCategory::Function, "function"),
+                    Source::Extension(_) => (RecordCategory::Extension, "extension"),
+                };
+                self.publish(category, telemetry::record(kind, serde_json::Value::String(line)));
+            }
+            Command::RuntimeExited { status } => {
+                let reason = format!("Runtime exited: {status}");
+                self.runtime_dead = Some(reason.clone());
+                let ids: Vec<RequestId> = self.waiters.keys().cloned().collect();
+                for id in ids {
+                    self.finish(&id, InvokeOutcome::Aborted(reason.clone()));
+                }
+                self.platform.shutdown(ShutdownReason::Failure, self.shutdown_deadline());
+            }
+            Command::Shutdown { reason, reply } => {
+                self.platform.shutdown(reason, self.shutdown_deadline());
+                let _ = reply.send(self.registered.clone());
+            }
+        }
+    }
+
+    fn shutdown_deadline(&self) -> DeadlineMs {
+        DeadlineMs(epoch_ms(SystemTime::now()) + 2_000)
+    }
+
+    fn invoke(&mut self, payload: Bytes, reply: oneshot::Sender<InvokeOutcome>) {
+        if let Some(reason) = &self.runtime_dead {
+            let _ = reply.send(InvokeOutcome::Aborted(reason.clone()));
+            return;
+        }
+        let request_id = self.ids.request_id();
+        let deadline = DeadlineMs(epoch_ms(SystemTime::now() + self.timeout));
+        let invocation = NewInvocation {
+            request_id: request_id.clone(),
+            payload,
+            deadline,
+            invoked_function_arn: self.function_arn.clone(),
+            trace_id: Some(self.ids.trace_id()),
+            client_context: None,
+            cognito_identity: None,
+            tenant_id: None,
+            invocation_id: None,
+        };
+        match self.platform.invoke(invocation) {
+            Ok(()) => {
+                let seq = self.ids.next_seq();
+                self.deadlines.insert((Instant::now() + self.timeout, seq), request_id.clone());
+                self.waiters.insert(request_id, Waiter { reply, started: None });
+            }
+            Err(error) => {
+                let _ = reply.send(InvokeOutcome::Aborted(error.to_string()));
+            }
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        let due: Vec<(Instant, u64)> = self.deadlines.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
+        for key in due {
+            if let Some(id) = self.deadlines.remove(&key) {
+                self.platform.timeout(&id, self.shutdown_deadline());
+            }
+        }
+    }
+
+    /// Writes every ready answer and reacts to every platform event.
+    fn flush(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some((conn, response)) = self.platform.poll_response() {
+                moved = true;
+                let delivered = self.pending.remove(&conn).is_some_and(|reply| reply.send(response).is_ok());
+                if !delivered {
+                    self.platform.delivery_failed(conn);
+                }
+            }
+            while let Some(event) = self.platform.poll_event() {
+                moved = true;
+                self.on_event(&event);
+                let _ = self.events.send(event);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: &PlatformEvent) {
+        match event {
+            PlatformEvent::ExtensionRegistered { name, .. } => self.registered.push(name.clone()),
+            PlatformEvent::Subscribed { subscription, .. } => {
+                let sender = telemetry::spawn_delivery(subscription.clone());
+                self.subscribers.push((subscription.types().to_vec(), sender));
+            }
+            PlatformEvent::InvocationStarted { request_id } => {
+                if let Some(waiter) = self.waiters.get_mut(request_id) {
+                    waiter.started.get_or_insert_with(Instant::now);
+                }
+                let record = serde_json::json!({"requestId": request_id.as_str(), "version": "$LATEST"});
+                self.publish(RecordCategory::Platform, telemetry::record("platform.start", record));
+            }
+            PlatformEvent::InvocationCompleted { request_id, outcome } => {
+                let result = match outcome {
+                    Outcome::Response { body, .. } => InvokeOutcome::Response(body.clone()),
+                    Outcome::Error { error_type, body } => {
+                        InvokeOutcome::Error(error_type.clone(), body.clone())
+                    }
+                    Outcome::TimedOut => InvokeOutcome::TimedOut,
+                    Outcome::Aborted => InvokeOutcome::Aborted("the environment shut down".into()),
+                };
+                self.report(request_id, &result);
+                self.finish(request_id, result);
+            }
+            _ => {}
+        }
+    }
+
+    fn report(&mut self, request_id: &RequestId, result: &InvokeOutcome) {
+        let started = self.waiters.get(request_id).and_then(|w| w.started);
+        let duration_ms = started.map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0);
+        let status = match result {
+            InvokeOutcome::Response(_) => "success",
+            InvokeOutcome::Error(..) => "error",
+            InvokeOutcome::TimedOut => "timeout",
+            InvokeOutcome::Aborted(_) => "failure",
+        };
+        let id = request_id.as_str();
+        let done =
+            serde_json::json!({"requestId": id, "status": status, "metrics": {"durationMs": duration_ms}});
+        self.publish(RecordCategory::Platform, telemetry::record("platform.runtimeDone", done));
+        let report = serde_json::json!({
+            "requestId": id,
+            "status": status,
+            "metrics": {
+                "durationMs": duration_ms,
+                "billedDurationMs": duration_ms.ceil(),
+                "memorySizeMB": self.memory_mb,
+                "maxMemoryUsedMB": 0,
+            },
+        });
+        self.publish(RecordCategory::Platform, telemetry::record("platform.report", report));
+    }
+
+    fn finish(&mut self, request_id: &RequestId, result: InvokeOutcome) {
+        self.deadlines.retain(|_, id| id != request_id);
+        if let Some(waiter) = self.waiters.remove(request_id) {
+            let _ = waiter.reply.send(result);
+        }
+    }
+
+    fn publish(&mut self, category: RecordCategory, record: Record) {
+        self.subscribers.retain(|(categories, sender)| {
+            !categories.contains(&category) || sender.send(record.clone()).is_ok()
+        });
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,289 @@
+//! A local Lambda emulator (feature `emulator`): core's
+//! [`PlatformMachine`](lambda_sansio::platform::PlatformMachine) served over
+//! HTTP/1.1 on loopback, with the bootstrap and extensions run as child
+//! processes.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+//!
+//! let config = EmulatorConfig { bootstrap: Some("./bootstrap".into()), ..EmulatorConfig::default() };
+//! let emulator = Emulator::start(config).await?;
+//! let outcome = emulator.invoke(bytes::Bytes::from_static(b"{}")).await?;
+//! assert!(matches!(outcome, InvokeOutcome::Response(_)));
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! It serves the Runtime, Extensions and Telemetry APIs to the processes it
+//! launches (their `AWS_LAMBDA_RUNTIME_API`), and AWS's invoke endpoint
+//! (`POST /2015-03-31/functions/function/invocations`) on the same port.
+
+mod actor;
+mod faults;
+mod ids;
+mod process;
+mod server;
+mod telemetry;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use lambda_sansio::extension::ShutdownReason;
+use lambda_sansio::platform::{PlatformConfig, PlatformEvent};
+use lambda_sansio::runtime::Mode;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use actor::InvokeOutcome;
+pub use faults::{Fault, FaultRule};
+pub use server::INVOKE_PATH;
+
+use actor::{Actor, Command, Source};
+use process::Running;
+
+/// How to run the function.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The `bootstrap` executable; `None` serves the APIs only (for clients
+    /// started some other way).
+    pub bootstrap: Option<PathBuf>,
+    /// A directory whose executables are started as external extensions, as
+    /// `/opt/extensions` is on Lambda.
+    pub extensions_dir: Option<PathBuf>,
+    /// Classic, or Managed Instances with a concurrency.
+    pub mode: Mode,
+    /// The function timeout.
+    pub timeout: Duration,
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
+    pub memory_mb: u32,
+    /// `_HANDLER`.
+    pub handler: String,
+    /// Where to listen; port 0 picks a free one. Loopback by default.
+    pub bind: SocketAddr,
+    /// Faults to inject.
+    pub faults: Vec<FaultRule>,
+    /// Extra environment for the processes.
+    pub env: Vec<(String, String)>,
+    /// How long to wait for extensions to register before starting the
+    /// bootstrap.
+    pub register_wait: Duration,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            bootstrap: None,
+            extensions_dir: None,
+            mode: Mode::Classic,
+            timeout: Duration::from_secs(30),
+            function_name: "function".into(),
+            memory_mb: 128,
+            handler: "handler".into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            faults: Vec::new(),
+            env: Vec::new(),
+            register_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why the emulator could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// Binding, reading the extensions directory or launching a process failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The emulator has stopped.
+    #[error("the emulator has stopped")]
+    Stopped,
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmulatorError {
+    let context = context.into();
+    move |source| EmulatorError::Io { context, source }
+}
+
+/// How each process ended at shutdown.
+#[derive(Debug, Default)]
+pub struct ShutdownReport {
+    /// `(name, exit status if known, whether SIGKILL was needed)` for the
+    /// bootstrap first, then each extension.
+    pub processes: Vec<(String, Option<ExitStatus>, bool)>,
+}
+
+/// A running emulator. Dropping it kills the processes; call
+/// [`shutdown`](Self::shutdown) for the orderly SHUTDOWN/SIGTERM sequence.
+pub struct Emulator {
+    address: SocketAddr,
+    commands: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<PlatformEvent>,
+    runtime: Option<Running>,
+    extensions: Vec<Running>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Binds, starts the extensions, waits for them to register, then starts
+    /// the bootstrap.
+    pub async fn start(config: EmulatorConfig) -> Result<Self, EmulatorError> {
+        let listener = TcpListener::bind(config.bind).await.map_err(io(format!("bind {}", config.bind)))?;
+        let address = listener.local_addr().map_err(io("local address"))?;
+        let extension_paths = match &config.extensions_dir {
+            Some(dir) => process::extensions_in(dir).map_err(io(format!("read {}", dir.display())))?,
+            None => Vec::new(),
+        };
+        let names = extension_paths
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        let platform = PlatformConfig {
+            mode: config.mode,
+            function_name: config.function_name.clone(),
+            handler: config.handler.clone(),
+            external_extensions: names,
+            ..PlatformConfig::new(config.function_name.clone())
+        };
+        let (events, mut watch_events) = broadcast::channel(1024);
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let actor = Actor::new(platform, config.timeout, config.memory_mb, events.clone());
+        tokio::spawn(actor.run(receiver));
+        let server = Arc::new(server::Server::new(
+            commands.clone(),
+            config.faults.clone(),
+            config.timeout.as_secs_f64(),
+        ));
+        let server = tokio::spawn(server.serve(listener));
+
+        let env = environment(&config, address);
+        let mut extensions = Vec::new();
+        for path in &extension_paths {
+            let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let extension_env: Vec<(String, String)> = env
+                .iter()
+                .filter(|(k, _)| k != "_HANDLER" && k != "AWS_LAMBDA_MAX_CONCURRENCY")
+                .cloned()
+                .collect();
+            let running = process::launch(path, &extension_env, Source::Extension(name), &commands)
+                .map_err(io(format!("start {}", path.display())))?;
+            extensions.push(running);
+        }
+        process::await_registration(&mut watch_events, &mut extensions, config.register_wait).await;
+        let runtime = match &config.bootstrap {
+            Some(path) => Some(
+                process::launch(path, &env, Source::Runtime, &commands)
+                    .map_err(io(format!("start {}", path.display())))?,
+            ),
+            None => None,
+        };
+        Ok(Self { address, commands, events, runtime, extensions, server })
+    }
+
+    /// Where the emulator listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The value for `AWS_LAMBDA_RUNTIME_API`.
+    pub fn runtime_api(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// What happens inside the environment, from now on.
+    pub fn events(&self) -> broadcast::Receiver<PlatformEvent> {
+        self.events.subscribe()
+    }
+
+    /// Invokes the function and waits for the outcome.
+    pub async fn invoke(&self, payload: Bytes) -> Result<InvokeOutcome, EmulatorError> {
+        let (reply, outcome) = oneshot::channel();
+        self.commands.send(Command::Invoke { payload, reply }).map_err(|_| EmulatorError::Stopped)?;
+        outcome.await.map_err(|_| EmulatorError::Stopped)
+    }
+
+    /// Shuts down as Lambda does: SHUTDOWN to the extensions that asked for
+    /// it; the runtime gets SIGTERM and 300 ms (500 ms with an internal
+    /// extension) before SIGKILL, or SIGKILL at once when no extension
+    /// registered; external extensions get 2,000 ms to exit before SIGKILL.
+    pub async fn shutdown(mut self) -> ShutdownReport {
+        let (reply, registered) = oneshot::channel();
+        let _ = self.commands.send(Command::Shutdown { reason: ShutdownReason::Spindown, reply });
+        let registered = registered.await.unwrap_or_default();
+        let internal = registered.iter().any(|name| !self.extensions.iter().any(|e| &e.name == name));
+        let runtime_budget = match (registered.len(), internal) {
+            (0, _) => Duration::ZERO,
+            (_, true) => Duration::from_millis(500),
+            (_, false) => Duration::from_millis(300),
+        };
+        let mut report = ShutdownReport::default();
+        let runtime = async {
+            match self.runtime.as_mut() {
+                Some(runtime) => Some((runtime.name.clone(), runtime.stop(runtime_budget).await)),
+                None => None,
+            }
+        };
+        let extensions = async {
+            let mut outcomes = Vec::new();
+            for extension in &mut self.extensions {
+                outcomes
+                    .push((extension.name.clone(), extension.stop_after(Duration::from_millis(2_000)).await));
+            }
+            outcomes
+        };
+        let (runtime, extensions) = tokio::join!(runtime, extensions);
+        if let Some((name, (status, killed))) = runtime {
+            report.processes.push((name, status, killed));
+        }
+        for (name, (status, killed)) in extensions {
+            report.processes.push((name, status, killed));
+        }
+        self.server.abort();
+        report
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The Lambda environment variables of PROTOCOL.md.
+fn environment(config: &EmulatorConfig, address: SocketAddr) -> Vec<(String, String)> {
+    let task_root = config
+        .bootstrap
+        .as_ref()
+        .and_then(|b| b.parent().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| "/var/task".into());
+    let mut env = vec![
+        ("_HANDLER".to_owned(), config.handler.clone()),
+        ("LAMBDA_TASK_ROOT".to_owned(), task_root.clone()),
+        ("LAMBDA_RUNTIME_DIR".to_owned(), task_root),
+        ("AWS_LAMBDA_RUNTIME_API".to_owned(), address.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), config.function_name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".to_owned(), "$LATEST".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(), config.memory_mb.to_string()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME".to_owned(), format!("/aws/lambda/{}", config.function_name)),
+        ("AWS_LAMBDA_LOG_STREAM_NAME".to_owned(), "local/[$LATEST]emulator".to_owned()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(), "on-demand".to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT".to_owned(), "Text".to_owned()),
+        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ("AWS_DEFAULT_REGION".to_owned(), "us-east-1".to_owned()),
+    ];
+    if let Mode::Concurrent { max } = config.mode {
+        env.push(("AWS_LAMBDA_MAX_CONCURRENCY".to_owned(), max.to_string()));
+    }
+    env.extend(config.env.iter().cloned());
+    env
+}

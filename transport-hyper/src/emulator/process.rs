@@ -1,0 +1,161 @@
+//! Launching and stopping the bootstrap and extension processes.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use lambda_sansio::platform::PlatformEvent;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command as Process};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::actor::{Command, Source};
+
+/// A running child: its pid and the exit status once known.
+pub(crate) struct Running {
+    pub(crate) name: String,
+    pid: Option<Pid>,
+    exit: watch::Receiver<Option<ExitStatus>>,
+}
+
+impl Running {
+    fn signal(&self, signal: Signal) {
+        if let Some(pid) = self.pid {
+            let _ = kill(pid, signal);
+        }
+    }
+
+    /// Waits up to `budget` for the process to exit.
+    pub(crate) async fn wait_for(&mut self, budget: Duration) -> Option<ExitStatus> {
+        let waited = tokio::time::timeout(budget, self.exit.wait_for(Option::is_some)).await;
+        match waited {
+            Ok(Ok(status)) => *status,
+            _ => None,
+        }
+    }
+
+    /// Waits up to `budget` for the process to exit on its own, then SIGKILL.
+    pub(crate) async fn stop_after(&mut self, budget: Duration) -> (Option<ExitStatus>, bool) {
+        if let Some(status) = self.wait_for(budget).await {
+            return (Some(status), false);
+        }
+        self.signal(Signal::SIGKILL);
+        (self.wait_for(Duration::from_secs(2)).await, true)
+    }
+
+    /// SIGTERM (unless `budget` is zero), then SIGKILL after `budget`.
+    /// Returns the exit status and whether SIGKILL was needed.
+    pub(crate) async fn stop(&mut self, budget: Duration) -> (Option<ExitStatus>, bool) {
+        if let Some(status) = *self.exit.borrow() {
+            return (Some(status), false);
+        }
+        if !budget.is_zero() {
+            self.signal(Signal::SIGTERM);
+            if let Some(status) = self.wait_for(budget).await {
+                return (Some(status), false);
+            }
+        }
+        self.signal(Signal::SIGKILL);
+        (self.wait_for(Duration::from_secs(2)).await, true)
+    }
+}
+
+/// Starts `path` with `env`, passing its output through (to our stdout and
+/// stderr, and to the actor as telemetry), and reporting its exit.
+pub(crate) fn launch(
+    path: &Path,
+    env: &[(String, String)],
+    source: Source,
+    commands: &mpsc::UnboundedSender<Command>,
+) -> std::io::Result<Running> {
+    let mut child: Child = Process::new(path)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(path.parent().unwrap_or(Path::new(".")))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(pump(stdout, false, source.clone(), commands.clone()));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(pump(stderr, true, source.clone(), commands.clone()));
+    }
+    let (exit_tx, exit) = watch::channel(None);
+    let runtime = source == Source::Runtime;
+    let commands = commands.clone();
+    tokio::spawn(async move {
+        let status = child.wait().await.ok();
+        let _ = exit_tx.send(status);
+        if runtime {
+            let status = status.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+            let _ = commands.send(Command::RuntimeExited { status });
+        }
+    });
+    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    Ok(Running { name, pid, exit })
+}
+
+/// Copies lines of a child's output to ours and to the actor.
+async fn pump(
+    output: impl AsyncRead + Unpin,
+    is_stderr: bool,
+    source: Source,
+    commands: mpsc::UnboundedSender<Command>,
+) {
+    let mut lines = BufReader::new(output).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if is_stderr {
+            eprintln!("{line}");
+        } else {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{line}");
+            }
+        }
+        let _ = commands.send(Command::Output { source: source.clone(), line });
+    }
+}
+
+/// The executables in `dir` (like `/opt/extensions`), sorted by name.
+pub(crate) fn extensions_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let executable =
+            std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        if executable {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Waits until `names` have all registered, or exited, or `budget` passed.
+pub(crate) async fn await_registration(
+    events: &mut broadcast::Receiver<PlatformEvent>,
+    children: &mut [Running],
+    budget: Duration,
+) {
+    let mut waiting: HashSet<String> = children.iter().map(|c| c.name.clone()).collect();
+    let deadline = tokio::time::Instant::now() + budget;
+    while !waiting.is_empty() && tokio::time::Instant::now() < deadline {
+        // A process that exited will never register.
+        waiting.retain(|name| children.iter().any(|c| &c.name == name && c.exit.borrow().is_none()));
+        let tick = (tokio::time::Instant::now() + Duration::from_millis(20)).min(deadline);
+        match tokio::time::timeout_at(tick, events.recv()).await {
+            Ok(Ok(PlatformEvent::ExtensionRegistered { name, .. })) => {
+                waiting.remove(&name);
+            }
+            Ok(Err(broadcast::error::RecvError::Closed)) => return,
+            _ => {}
+        }
+    }
+}
