@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run -p lambda-sansio-hyper --example emulator -- \
-//!     --bootstrap PATH [--extensions DIR] [--concurrency N] [--timeout SECS]
+//!     --bootstrap PATH [--handler HANDLER] [--extensions DIR] [--extension PATH]...
+//!     [--concurrency N] [--timeout SECS]
 //!     [--port PORT] [--fault N=500|N=reset|N=truncate|N=delay:MS]...
 //!     [--invoke JSON]...
 //! ```
@@ -25,7 +26,8 @@ use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome, INV
 fn usage(problem: &str) -> ExitCode {
     eprintln!("emulator: {problem}");
     eprintln!(
-        "usage: emulator --bootstrap PATH [--extensions DIR] [--concurrency N] [--timeout SECS] [--port PORT] \
+        "usage: emulator --bootstrap PATH [--handler HANDLER] [--extensions DIR] [--extension PATH]... \
+         [--concurrency N] [--timeout SECS] [--port PORT] \
          [--fault N=FAULT]... [--invoke JSON]..."
     );
     ExitCode::from(2)
@@ -41,6 +43,8 @@ async fn main() -> ExitCode {
         match flag.as_str() {
             "--bootstrap" => config.bootstrap = Some(value.into()),
             "--extensions" => config.extensions_dir = Some(value.into()),
+            "--extension" => config.extensions.push(value.into()),
+            "--handler" => config.handler = value,
             "--concurrency" => match value.parse::<NonZeroU16>() {
                 Ok(max) => config.mode = Mode::Concurrent { max },
                 Err(_) => return usage("--concurrency takes a positive number"),

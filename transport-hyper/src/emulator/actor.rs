@@ -14,7 +14,7 @@ use lambda_sansio::{DeadlineMs, RequestId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::ids::IdSource;
-use super::telemetry::{self, Record};
+use super::telemetry::{self, Delivery, Record};
 
 /// What an invoke returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub(crate) struct Actor {
     ids: IdSource,
     function_arn: String,
     memory_mb: u32,
-    subscribers: Vec<(Vec<RecordCategory>, mpsc::UnboundedSender<Record>)>,
+    subscribers: Vec<(Vec<RecordCategory>, mpsc::UnboundedSender<Delivery>)>,
     events: broadcast::Sender<PlatformEvent>,
     runtime_dead: Option<String>,
     registered: Vec<String>,
@@ -107,6 +107,12 @@ impl Actor {
             let next_deadline = self.deadlines.keys().next().map(|(at, _)| *at);
             tokio::select! {
                 command = commands.recv() => match command {
+                    Some(Command::Shutdown { reason, reply }) => {
+                        // Lambda delivers buffered telemetry before SHUTDOWN.
+                        self.flush_telemetry().await;
+                        self.platform.shutdown(reason, self.shutdown_deadline());
+                        let _ = reply.send(self.registered.clone());
+                    }
                     Some(command) => self.handle(command),
                     None => return,
                 },
@@ -145,11 +151,25 @@ impl Actor {
                 }
                 self.platform.shutdown(ShutdownReason::Failure, self.shutdown_deadline());
             }
-            Command::Shutdown { reason, reply } => {
-                self.platform.shutdown(reason, self.shutdown_deadline());
-                let _ = reply.send(self.registered.clone());
+            Command::Shutdown { .. } => {}
+        }
+    }
+
+    /// Asks every delivery task to send what it holds; waits at most 1 s.
+    async fn flush_telemetry(&mut self) {
+        let mut acks = Vec::new();
+        for (_, sender) in &self.subscribers {
+            let (ack, done) = oneshot::channel();
+            if sender.send(Delivery::Flush(ack)).is_ok() {
+                acks.push(done);
             }
         }
+        let all = async {
+            for done in acks {
+                let _ = done.await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), all).await;
     }
 
     fn shutdown_deadline(&self) -> DeadlineMs {
@@ -282,7 +302,7 @@ impl Actor {
 
     fn publish(&mut self, category: RecordCategory, record: Record) {
         self.subscribers.retain(|(categories, sender)| {
-            !categories.contains(&category) || sender.send(record.clone()).is_ok()
+            !categories.contains(&category) || sender.send(Delivery::Record(record.clone())).is_ok()
         });
     }
 }

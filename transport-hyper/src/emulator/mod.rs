@@ -55,6 +55,9 @@ pub struct EmulatorConfig {
     /// A directory whose executables are started as external extensions, as
     /// `/opt/extensions` is on Lambda.
     pub extensions_dir: Option<PathBuf>,
+    /// More external extension executables, started with those of
+    /// `extensions_dir`.
+    pub extensions: Vec<PathBuf>,
     /// Classic, or Managed Instances with a concurrency.
     pub mode: Mode,
     /// The function timeout.
@@ -81,6 +84,7 @@ impl Default for EmulatorConfig {
         Self {
             bootstrap: None,
             extensions_dir: None,
+            extensions: Vec::new(),
             mode: Mode::Classic,
             timeout: Duration::from_secs(30),
             function_name: "function".into(),
@@ -140,10 +144,11 @@ impl Emulator {
     pub async fn start(config: EmulatorConfig) -> Result<Self, EmulatorError> {
         let listener = TcpListener::bind(config.bind).await.map_err(io(format!("bind {}", config.bind)))?;
         let address = listener.local_addr().map_err(io("local address"))?;
-        let extension_paths = match &config.extensions_dir {
+        let mut extension_paths = match &config.extensions_dir {
             Some(dir) => process::extensions_in(dir).map_err(io(format!("read {}", dir.display())))?,
             None => Vec::new(),
         };
+        extension_paths.extend(config.extensions.iter().cloned());
         let names = extension_paths
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -264,6 +269,7 @@ fn environment(config: &EmulatorConfig, address: SocketAddr) -> Vec<(String, Str
     let task_root = config
         .bootstrap
         .as_ref()
+        .and_then(|b| std::fs::canonicalize(b).ok())
         .and_then(|b| b.parent().map(|p| p.display().to_string()))
         .unwrap_or_else(|| "/var/task".into());
     let mut env = vec![

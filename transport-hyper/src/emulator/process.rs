@@ -19,6 +19,7 @@ pub(crate) struct Running {
     pub(crate) name: String,
     pid: Option<Pid>,
     exit: watch::Receiver<Option<ExitStatus>>,
+    pumps: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -39,27 +40,47 @@ impl Running {
 
     /// Waits up to `budget` for the process to exit on its own, then SIGKILL.
     pub(crate) async fn stop_after(&mut self, budget: Duration) -> (Option<ExitStatus>, bool) {
-        if let Some(status) = self.wait_for(budget).await {
-            return (Some(status), false);
+        let outcome = match self.wait_for(budget).await {
+            Some(status) => (Some(status), false),
+            None => {
+                self.signal(Signal::SIGKILL);
+                (self.wait_for(Duration::from_secs(2)).await, true)
+            }
+        };
+        self.drain_output().await;
+        outcome
+    }
+
+    /// Lets the output pumps copy what the process wrote last (bounded).
+    async fn drain_output(&mut self) {
+        for pump in self.pumps.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_millis(500), pump).await;
         }
-        self.signal(Signal::SIGKILL);
-        (self.wait_for(Duration::from_secs(2)).await, true)
     }
 
     /// SIGTERM (unless `budget` is zero), then SIGKILL after `budget`.
     /// Returns the exit status and whether SIGKILL was needed.
     pub(crate) async fn stop(&mut self, budget: Duration) -> (Option<ExitStatus>, bool) {
-        if let Some(status) = *self.exit.borrow() {
-            return (Some(status), false);
-        }
-        if !budget.is_zero() {
-            self.signal(Signal::SIGTERM);
-            if let Some(status) = self.wait_for(budget).await {
-                return (Some(status), false);
+        let exited = *self.exit.borrow();
+        let outcome = match exited {
+            Some(status) => (Some(status), false),
+            None => {
+                let mut stopped = None;
+                if !budget.is_zero() {
+                    self.signal(Signal::SIGTERM);
+                    stopped = self.wait_for(budget).await;
+                }
+                match stopped {
+                    Some(status) => (Some(status), false),
+                    None => {
+                        self.signal(Signal::SIGKILL);
+                        (self.wait_for(Duration::from_secs(2)).await, true)
+                    }
+                }
             }
-        }
-        self.signal(Signal::SIGKILL);
-        (self.wait_for(Duration::from_secs(2)).await, true)
+        };
+        self.drain_output().await;
+        outcome
     }
 }
 
@@ -71,6 +92,7 @@ pub(crate) fn launch(
     source: Source,
     commands: &mpsc::UnboundedSender<Command>,
 ) -> std::io::Result<Running> {
+    let path = &std::fs::canonicalize(path)?;
     let mut child: Child = Process::new(path)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(path.parent().unwrap_or(Path::new(".")))
@@ -80,11 +102,12 @@ pub(crate) fn launch(
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+    let mut pumps = Vec::new();
     if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(pump(stdout, false, source.clone(), commands.clone()));
+        pumps.push(tokio::spawn(pump(stdout, false, source.clone(), commands.clone())));
     }
     if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(pump(stderr, true, source.clone(), commands.clone()));
+        pumps.push(tokio::spawn(pump(stderr, true, source.clone(), commands.clone())));
     }
     let (exit_tx, exit) = watch::channel(None);
     let runtime = source == Source::Runtime;
@@ -98,7 +121,7 @@ pub(crate) fn launch(
         }
     });
     let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    Ok(Running { name, pid, exit })
+    Ok(Running { name, pid, exit, pumps })
 }
 
 /// Copies lines of a child's output to ours and to the actor.

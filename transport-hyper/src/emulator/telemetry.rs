@@ -9,6 +9,14 @@ use tokio::time::Instant;
 
 pub(crate) type Record = TelemetryRecord;
 
+/// What a delivery task is sent.
+pub(crate) enum Delivery {
+    /// A record to batch.
+    Record(Record),
+    /// Deliver what is buffered now, then acknowledge.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// Attempts per batch before it is dropped (the listener is gone or broken).
 const ATTEMPTS: u32 = 3;
 
@@ -44,13 +52,13 @@ fn rfc3339_now() -> String {
 /// Starts delivering to `subscription`'s destination; records sent to the
 /// returned channel are batched and POSTed. The task ends when the channel
 /// closes, after a last flush.
-pub(crate) fn spawn_delivery(subscription: Subscription) -> mpsc::UnboundedSender<Record> {
+pub(crate) fn spawn_delivery(subscription: Subscription) -> mpsc::UnboundedSender<Delivery> {
     let (sender, receiver) = mpsc::unbounded_channel();
     tokio::spawn(deliver(subscription, receiver));
     sender
 }
 
-async fn deliver(subscription: Subscription, mut records: mpsc::UnboundedReceiver<Record>) {
+async fn deliver(subscription: Subscription, mut records: mpsc::UnboundedReceiver<Delivery>) {
     let buffering = subscription.buffering();
     let wait = Duration::from_millis(u64::from(buffering.timeout_ms));
     let destination = listener_uri(subscription.destination());
@@ -58,12 +66,17 @@ async fn deliver(subscription: Subscription, mut records: mpsc::UnboundedReceive
     let mut bytes = 0usize;
     let mut flush_at: Option<Instant> = None;
     loop {
+        let mut flushed = None;
         let closed = tokio::select! {
             next = records.recv() => match next {
-                Some(record) => {
+                Some(Delivery::Record(record)) => {
                     bytes += record.record.to_string().len() + 64;
                     batch.push(record);
                     flush_at.get_or_insert_with(|| Instant::now() + wait);
+                    false
+                }
+                Some(Delivery::Flush(ack)) => {
+                    flushed = Some(ack);
                     false
                 }
                 None => true,
@@ -72,11 +85,14 @@ async fn deliver(subscription: Subscription, mut records: mpsc::UnboundedReceive
         };
         let full = batch.len() >= buffering.max_items as usize || bytes >= buffering.max_bytes as usize;
         let due = flush_at.is_some_and(|at| at <= Instant::now());
-        if !batch.is_empty() && (full || due || closed) {
+        if !batch.is_empty() && (full || due || closed || flushed.is_some()) {
             post_batch(&destination, &batch).await;
             batch.clear();
             bytes = 0;
             flush_at = None;
+        }
+        if let Some(ack) = flushed {
+            let _ = ack.send(());
         }
         if closed {
             return;

@@ -1,0 +1,132 @@
+//! The extension driver: moves the core [`ExtensionMachine`]'s requests over
+//! one blocking connection and hands events to the caller.
+
+use std::thread;
+
+use lambda_sansio::extension::{
+    EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine, InvokeEvent,
+    ShutdownEvent,
+};
+use lambda_sansio::telemetry::Subscription;
+use lambda_sansio::{ApiAddress, ExtensionName};
+
+use crate::handler::HandlerError;
+use crate::http1::Connection;
+use crate::runtime::{RunError, MAX_EVENT};
+
+/// What the extension is told.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// An invocation started.
+    Invoke(&'a InvokeEvent),
+    /// The environment shuts down; this is the last event.
+    Shutdown(&'a ShutdownEvent),
+}
+
+/// An extension to run.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    config: ExtensionConfig,
+    subscription: Option<Subscription>,
+}
+
+/// Why the extension stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtensionRunError {
+    /// The environment is not a Lambda environment.
+    #[error(transparent)]
+    Setup(#[from] RunError),
+    /// The extension name is not a usable header value.
+    #[error("invalid extension name: {0}")]
+    Name(#[from] lambda_sansio::IdError),
+    /// The machine stopped on a fatal error.
+    #[error(transparent)]
+    Fatal(#[from] ExtensionError),
+    /// An error was reported with init/error or exit/error.
+    #[error("an error was reported to the platform")]
+    Reported,
+}
+
+impl Extension {
+    /// An extension named `name` (its executable's file name, for an
+    /// external one) receiving `events`, against `AWS_LAMBDA_RUNTIME_API`.
+    pub fn new(name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
+        let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
+        let address = ApiAddress::parse(&api).map_err(RunError::from)?;
+        Ok(Self {
+            config: ExtensionConfig::new(address, ExtensionName::new(name)?, events),
+            subscription: None,
+        })
+    }
+
+    /// Subscribes to the Telemetry (or Logs) API during init.
+    pub fn with_subscription(mut self, subscription: Subscription) -> Self {
+        self.subscription = Some(subscription);
+        self
+    }
+
+    /// Registers, subscribes if asked, then calls `on_event` for each event
+    /// until SHUTDOWN. An `Err` from `on_event` is reported with exit/error
+    /// and ends the extension.
+    pub fn run<F>(self, mut on_event: F) -> Result<(), ExtensionRunError>
+    where
+        F: FnMut(Event<'_>) -> Result<(), HandlerError>,
+    {
+        let authority = self.config.address.authority().as_str().to_owned();
+        let mut machine = ExtensionMachine::new(self.config);
+        let mut connection = Connection::new(authority, MAX_EVENT);
+        let mut subscription = self.subscription;
+        loop {
+            while let Some(out) = machine.poll_request() {
+                let _ = match connection.send(&out.request) {
+                    Ok(response) => machine.handle_response(out.token, response),
+                    Err(error) => machine.handle_transport_error(out.token, error),
+                };
+            }
+            while let Some(timer) = machine.poll_timeout() {
+                thread::sleep(timer.after);
+                let _ = machine.handle_timeout(timer.token);
+            }
+            let Some(event) = machine.poll_event() else {
+                return match machine.exit_reason() {
+                    Some(reason) => exit(reason.clone()),
+                    None => Err(ExtensionRunError::Reported),
+                };
+            };
+            let result = match event {
+                ExtensionEvent::Registered(_) => match subscription.take() {
+                    Some(subscription) => machine.subscribe(subscription),
+                    None => machine.ready(),
+                },
+                ExtensionEvent::Subscribed => machine.ready(),
+                ExtensionEvent::SubscriptionRejected { status, server } => {
+                    eprintln!("lambda-sansio: telemetry subscription refused ({status}): {server}");
+                    machine.ready()
+                }
+                ExtensionEvent::Invoke(invoke) => match on_event(Event::Invoke(&invoke)) {
+                    Ok(()) => machine.event_done(),
+                    Err(HandlerError(report)) => machine.exit_error(report),
+                },
+                ExtensionEvent::Unknown { .. } => machine.event_done(),
+                ExtensionEvent::Shutdown(shutdown) => match on_event(Event::Shutdown(&shutdown)) {
+                    Ok(()) => machine.exit(),
+                    Err(HandlerError(report)) => machine.exit_error(report),
+                },
+                ExtensionEvent::Exit(reason) => return exit(reason),
+            };
+            if let Err(error) = result {
+                if error.is_fatal() {
+                    return Err(error.into());
+                }
+            }
+        }
+    }
+}
+
+fn exit(reason: ExitReason) -> Result<(), ExtensionRunError> {
+    match reason {
+        ExitReason::Shutdown => Ok(()),
+        ExitReason::InitErrorReported | ExitReason::ExitErrorReported => Err(ExtensionRunError::Reported),
+        ExitReason::Fatal(error) => Err(ExtensionRunError::Fatal(error)),
+    }
+}

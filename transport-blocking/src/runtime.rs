@@ -1,0 +1,264 @@
+//! The runtime driver: moves the core [`RuntimeMachine`]'s requests over
+//! blocking connections and runs the handler. No protocol decisions here.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use lambda_sansio::runtime::{
+    ExitReason, Mode, ModeError, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
+};
+use lambda_sansio::{
+    AddressError, ApiAddress, BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError,
+};
+
+use crate::handler::{call, Context, HandlerError};
+use crate::http1::Connection;
+
+/// Largest answer body read from the platform: an event is at most
+/// 6 MiB + 100 bytes; a little slack for headers of oversized emulators.
+pub const MAX_EVENT: usize = 6 * 1024 * 1024 + 4096;
+
+/// Why the runtime stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// `AWS_LAMBDA_RUNTIME_API` is missing.
+    #[error("AWS_LAMBDA_RUNTIME_API is not set")]
+    MissingApi,
+    /// `AWS_LAMBDA_RUNTIME_API` is unusable.
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` is unusable.
+    #[error(transparent)]
+    Mode(#[from] ModeError),
+    /// The machine stopped on a fatal error.
+    #[error(transparent)]
+    Fatal(#[from] RuntimeError),
+    /// The init error was reported; the process should exit non-zero.
+    #[error("the init error was reported")]
+    InitFailed,
+    /// A driver thread could not be started.
+    #[error("could not start a thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// The runtime's settings from the Lambda environment
+/// (`AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_MAX_CONCURRENCY`).
+pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
+    let mut config = RuntimeConfig::new(ApiAddress::parse(&api)?);
+    config.mode = Mode::from_max_concurrency(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref())?;
+    Ok(config)
+}
+
+/// Runs `handler` for every invocation, configured from the environment.
+/// Returns only when the runtime must exit.
+pub fn run<F>(handler: F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static,
+{
+    run_with(config_from_env()?, handler)
+}
+
+/// Reports an initialisation failure and returns once it is delivered.
+pub fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
+    let machine = RuntimeMachine::init_failed(config_from_env()?, report);
+    let never = |_: Bytes, _: &Context| -> Result<Bytes, HandlerError> { Ok(Bytes::new()) };
+    drive_inline(machine, &never)
+}
+
+/// Runs `handler` with an explicit configuration: inline on this thread in
+/// classic mode, with one connection and one handler thread per slot in
+/// concurrent mode.
+pub fn run_with<F>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static,
+{
+    let mode = config.mode;
+    let machine = RuntimeMachine::new(config);
+    match mode {
+        Mode::Classic => drive_inline(machine, &handler),
+        Mode::Concurrent { .. } => drive_pool(machine, Arc::new(handler)),
+    }
+}
+
+fn exit_result(reason: ExitReason) -> Result<(), RunError> {
+    match reason {
+        ExitReason::InitErrorReported => Err(RunError::InitFailed),
+        ExitReason::Fatal(error) => Err(RunError::Fatal(error)),
+    }
+}
+
+fn log_event(event: &RuntimeEvent) {
+    match event {
+        RuntimeEvent::Rejected { request_id, status, server, .. } => {
+            eprintln!("lambda-sansio: answer to {request_id} refused with {status}: {server}");
+        }
+        RuntimeEvent::StreamLost { request_id, error } => {
+            eprintln!("lambda-sansio: streamed answer to {request_id} lost: {error}");
+        }
+        _ => {}
+    }
+}
+
+fn exchange(connection: &mut Connection, out: &Outbound) -> Result<http::Response<Bytes>, TransportError> {
+    match out.body {
+        BodyMode::Buffered => connection.send(&out.request),
+        // This driver only produces buffered answers.
+        BodyMode::Streamed => connection.send_streaming(&out.request, &mut std::iter::empty()),
+    }
+}
+
+/// Classic mode: one thread, one connection, the handler called inline.
+fn drive_inline<F>(mut machine: RuntimeMachine, handler: &F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError>,
+{
+    let exports_trace = machine.mode().exports_trace_id_env();
+    let mut connection = None;
+    loop {
+        while let Some(out) = machine.poll_request() {
+            let connection = connection.get_or_insert_with(|| {
+                Connection::new(
+                    out.request.uri().authority().map_or("", |a| a.as_str()).to_owned(),
+                    MAX_EVENT,
+                )
+            });
+            // The outcome, fatal or not, comes back through poll_event.
+            let _ = match exchange(connection, &out) {
+                Ok(response) => machine.handle_response(out.token, response),
+                Err(error) => machine.handle_transport_error(out.token, error),
+            };
+        }
+        while let Some(timer) = machine.poll_timeout() {
+            thread::sleep(timer.after);
+            let _ = machine.handle_timeout(timer.token);
+        }
+        let Some(event) = machine.poll_event() else {
+            if machine.poll_request().is_none() {
+                // Nothing to send, no timer, no event: only possible after exit.
+                return machine.exit_reason().cloned().map_or(Ok(()), exit_result);
+            }
+            continue;
+        };
+        match event {
+            RuntimeEvent::Invoke(invocation) => {
+                if exports_trace {
+                    set_trace_env(invocation.trace_id.as_deref());
+                }
+                let context = Context::of(&invocation);
+                let id = invocation.request_id;
+                let _ = match call(handler, invocation.payload, &context) {
+                    Ok(body) => machine.respond(&id, body),
+                    Err(report) => machine.respond_error(&id, report),
+                };
+            }
+            RuntimeEvent::Exit(reason) => return exit_result(reason),
+            other => log_event(&other),
+        }
+    }
+}
+
+/// Sets `_X_AMZN_TRACE_ID` for the invocation (classic mode only, where the
+/// process runs one invocation at a time).
+fn set_trace_env(trace_id: Option<&str>) {
+    match trace_id {
+        Some(trace) => std::env::set_var("_X_AMZN_TRACE_ID", trace),
+        None => std::env::remove_var("_X_AMZN_TRACE_ID"),
+    }
+}
+
+enum Input {
+    Io(Token, Result<http::Response<Bytes>, TransportError>),
+    Done(RequestId, Result<Bytes, ErrorReport>),
+}
+
+/// Concurrent mode: this thread owns the machine; one I/O thread per slot
+/// owns that slot's connection; a pool of as many handler threads runs the
+/// handler.
+fn drive_pool<F>(mut machine: RuntimeMachine, handler: Arc<F>) -> Result<(), RunError>
+where
+    F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static,
+{
+    let slots = usize::from(machine.mode().slots());
+    let (inputs, results) = mpsc::channel::<Input>();
+    let mut workers: Vec<mpsc::Sender<Outbound>> = Vec::with_capacity(slots);
+    for index in 0..slots {
+        let (send, receive) = mpsc::channel::<Outbound>();
+        let inputs = inputs.clone();
+        thread::Builder::new().name(format!("lambda-io-{index}")).spawn(move || {
+            let mut connection: Option<Connection> = None;
+            for out in receive {
+                let authority = out.request.uri().authority().map_or("", |a| a.as_str()).to_owned();
+                let connection = connection.get_or_insert_with(|| Connection::new(authority, MAX_EVENT));
+                let result = exchange(connection, &out);
+                if inputs.send(Input::Io(out.token, result)).is_err() {
+                    return;
+                }
+            }
+        })?;
+        workers.push(send);
+    }
+    let (jobs, job_queue) = mpsc::channel::<(RequestId, Bytes, Context)>();
+    let job_queue = Arc::new(Mutex::new(job_queue));
+    for index in 0..slots {
+        let (job_queue, inputs, handler) = (Arc::clone(&job_queue), inputs.clone(), Arc::clone(&handler));
+        thread::Builder::new().name(format!("lambda-handler-{index}")).spawn(move || loop {
+            let job = job_queue.lock().map_or(None, |queue| queue.recv().ok());
+            let Some((id, payload, context)) = job else { return };
+            if inputs.send(Input::Done(id, call(handler.as_ref(), payload, &context))).is_err() {
+                return;
+            }
+        })?;
+    }
+    let mut timers: Vec<(Instant, Token)> = Vec::new();
+    loop {
+        while let Some(out) = machine.poll_request() {
+            let Some(worker) = workers.get(usize::from(out.token.0)) else { continue };
+            let _ = worker.send(out);
+        }
+        while let Some(timer) = machine.poll_timeout() {
+            timers.push((Instant::now() + timer.after, timer.token));
+        }
+        while let Some(event) = machine.poll_event() {
+            match event {
+                RuntimeEvent::Invoke(invocation) => {
+                    let context = Context::of(&invocation);
+                    let _ = jobs.send((invocation.request_id, invocation.payload, context));
+                }
+                RuntimeEvent::Exit(reason) => return exit_result(reason),
+                other => log_event(&other),
+            }
+        }
+        let now = Instant::now();
+        let (due, waiting): (Vec<_>, Vec<_>) = timers.iter().partition(|(at, _)| *at <= now);
+        timers = waiting;
+        for (_, token) in due {
+            let _ = machine.handle_timeout(token);
+        }
+        if timers.iter().any(|(at, _)| *at <= Instant::now()) {
+            continue;
+        }
+        let wait = timers.iter().map(|(at, _)| at.saturating_duration_since(Instant::now())).min();
+        let input = match wait {
+            Some(wait) => match results.recv_timeout(wait.max(Duration::from_millis(1))) {
+                Ok(input) => input,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            },
+            None => match results.recv() {
+                Ok(input) => input,
+                Err(_) => break,
+            },
+        };
+        let _ = match input {
+            Input::Io(token, Ok(response)) => machine.handle_response(token, response),
+            Input::Io(token, Err(error)) => machine.handle_transport_error(token, error),
+            Input::Done(id, Ok(body)) => machine.respond(&id, body),
+            Input::Done(id, Err(report)) => machine.respond_error(&id, report),
+        };
+    }
+    machine.exit_reason().cloned().map_or(Ok(()), exit_result)
+}
