@@ -39,6 +39,10 @@ pub enum RunError {
     /// The init error was reported; the process should exit non-zero.
     #[error("the init error was reported")]
     InitFailed,
+    /// The machine had nothing to send, no timer and no event without having
+    /// exited: a driver bug, reported rather than spun on.
+    #[error("the runtime stalled without exiting")]
+    Stalled,
     /// A driver thread could not be started.
     #[error("could not start a thread: {0}")]
     Thread(#[from] std::io::Error),
@@ -119,7 +123,9 @@ where
     let exports_trace = machine.mode().exports_trace_id_env();
     let mut connection = None;
     loop {
+        let mut progressed = false;
         while let Some(out) = machine.poll_request() {
+            progressed = true;
             let connection = connection.get_or_insert_with(|| {
                 Connection::new(
                     out.request.uri().authority().map_or("", |a| a.as_str()).to_owned(),
@@ -133,30 +139,30 @@ where
             };
         }
         while let Some(timer) = machine.poll_timeout() {
+            progressed = true;
             thread::sleep(timer.after);
             let _ = machine.handle_timeout(timer.token);
         }
-        let Some(event) = machine.poll_event() else {
-            if machine.poll_request().is_none() {
-                // Nothing to send, no timer, no event: only possible after exit.
-                return machine.exit_reason().cloned().map_or(Ok(()), exit_result);
-            }
-            continue;
-        };
-        match event {
-            RuntimeEvent::Invoke(invocation) => {
-                if exports_trace {
-                    set_trace_env(invocation.trace_id.as_deref());
+        while let Some(event) = machine.poll_event() {
+            progressed = true;
+            match event {
+                RuntimeEvent::Invoke(invocation) => {
+                    if exports_trace {
+                        set_trace_env(invocation.trace_id.as_deref());
+                    }
+                    let context = Context::of(&invocation);
+                    let id = invocation.request_id;
+                    let _ = match call(handler, invocation.payload, &context) {
+                        Ok(body) => machine.respond(&id, body),
+                        Err(report) => machine.respond_error(&id, report),
+                    };
                 }
-                let context = Context::of(&invocation);
-                let id = invocation.request_id;
-                let _ = match call(handler, invocation.payload, &context) {
-                    Ok(body) => machine.respond(&id, body),
-                    Err(report) => machine.respond_error(&id, report),
-                };
+                RuntimeEvent::Exit(reason) => return exit_result(reason),
+                other => log_event(&other),
             }
-            RuntimeEvent::Exit(reason) => return exit_result(reason),
-            other => log_event(&other),
+        }
+        if !progressed {
+            return Err(RunError::Stalled);
         }
     }
 }

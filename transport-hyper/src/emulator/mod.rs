@@ -58,6 +58,9 @@ pub struct EmulatorConfig {
     /// More external extension executables, started with those of
     /// `extensions_dir`.
     pub extensions: Vec<PathBuf>,
+    /// Names of extensions the caller runs itself that count as external
+    /// (may register for SHUTDOWN), as if they were in `/opt/extensions`.
+    pub external_names: Vec<String>,
     /// Classic, or Managed Instances with a concurrency.
     pub mode: Mode,
     /// The function timeout.
@@ -85,6 +88,7 @@ impl Default for EmulatorConfig {
             bootstrap: None,
             extensions_dir: None,
             extensions: Vec::new(),
+            external_names: Vec::new(),
             mode: Mode::Classic,
             timeout: Duration::from_secs(30),
             function_name: "function".into(),
@@ -152,6 +156,7 @@ impl Emulator {
         let names = extension_paths
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .chain(config.external_names.iter().cloned())
             .collect();
         let platform = PlatformConfig {
             mode: config.mode,
