@@ -52,7 +52,12 @@ impl Extension {
     /// external one) receiving `events`, against `AWS_LAMBDA_RUNTIME_API`.
     pub fn new(name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
         let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
-        let address = ApiAddress::parse(&api).map_err(RunError::from)?;
+        Self::with_api(&api, name, events)
+    }
+
+    /// The same against an explicit API address (`host:port` or a URL).
+    pub fn with_api(api: &str, name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
+        let address = ApiAddress::parse(api).map_err(RunError::from)?;
         Ok(Self {
             config: ExtensionConfig::new(address, ExtensionName::new(name)?, events),
             subscription: None,

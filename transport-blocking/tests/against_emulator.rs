@@ -180,7 +180,6 @@ async fn an_extension_gets_invokes_telemetry_and_shutdown() {
     let emulator =
         emulator(EmulatorConfig { external_names: vec!["observer".into()], ..EmulatorConfig::default() })
             .await;
-    std::env::set_var("AWS_LAMBDA_RUNTIME_API", emulator.runtime_api());
     let listener = TelemetryListener::bind(0).unwrap();
     let destination = listener.destination().unwrap();
     assert!(
@@ -197,8 +196,9 @@ async fn an_extension_gets_invokes_telemetry_and_shutdown() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&events);
     let mut platform_events = emulator.events();
+    let api = emulator.runtime_api();
     let extension = thread::spawn(move || {
-        Extension::new("observer", &[EventType::Invoke, EventType::Shutdown])
+        Extension::with_api(&api, "observer", &[EventType::Invoke, EventType::Shutdown])
             .unwrap()
             .with_subscription(subscription)
             .run(|event| {

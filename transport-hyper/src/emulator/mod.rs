@@ -60,6 +60,7 @@ pub struct EmulatorConfig {
     pub extensions: Vec<PathBuf>,
     /// Names of extensions the caller runs itself that count as external
     /// (may register for SHUTDOWN), as if they were in `/opt/extensions`.
+    /// The bootstrap starts after they register (or `register_wait` passes).
     pub external_names: Vec<String>,
     /// Classic, or Managed Instances with a concurrency.
     pub mode: Mode,
@@ -189,7 +190,13 @@ impl Emulator {
                 .map_err(io(format!("start {}", path.display())))?;
             extensions.push(running);
         }
-        process::await_registration(&mut watch_events, &mut extensions, config.register_wait).await;
+        process::await_registration(
+            &mut watch_events,
+            &mut extensions,
+            &config.external_names,
+            config.register_wait,
+        )
+        .await;
         let runtime = match &config.bootstrap {
             Some(path) => Some(
                 process::launch(path, &env, Source::Runtime, &commands)

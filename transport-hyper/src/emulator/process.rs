@@ -161,17 +161,22 @@ pub(crate) fn extensions_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Waits until `names` have all registered, or exited, or `budget` passed.
+/// Waits until every launched extension and every name in `others` has
+/// registered (or, for a launched one, exited), or `budget` passed.
 pub(crate) async fn await_registration(
     events: &mut broadcast::Receiver<PlatformEvent>,
     children: &mut [Running],
+    others: &[String],
     budget: Duration,
 ) {
-    let mut waiting: HashSet<String> = children.iter().map(|c| c.name.clone()).collect();
+    let mut waiting: HashSet<String> =
+        children.iter().map(|c| c.name.clone()).chain(others.iter().cloned()).collect();
     let deadline = tokio::time::Instant::now() + budget;
     while !waiting.is_empty() && tokio::time::Instant::now() < deadline {
         // A process that exited will never register.
-        waiting.retain(|name| children.iter().any(|c| &c.name == name && c.exit.borrow().is_none()));
+        waiting.retain(|name| {
+            others.contains(name) || children.iter().any(|c| &c.name == name && c.exit.borrow().is_none())
+        });
         let tick = (tokio::time::Instant::now() + Duration::from_millis(20)).min(deadline);
         match tokio::time::timeout_at(tick, events.recv()).await {
             Ok(Ok(PlatformEvent::ExtensionRegistered { name, .. })) => {
