@@ -12,3 +12,31 @@ pub(crate) fn example(name: &str) -> PathBuf {
     assert!(path.exists(), "{} is not built: run the tests with `cargo test`", path.display());
     path
 }
+
+/// The AWS Python runtime interface client version the interop test uses.
+pub(crate) const AWSLAMBDARIC: &str = "awslambdaric==4.2.2";
+
+/// A Python with `awslambdaric` installed: `LAMBDA_SANSIO_PYTHON` if set,
+/// else a venv under `target/`, created (with pip, from PyPI) on first use.
+pub(crate) fn python_with_awslambdaric() -> PathBuf {
+    if let Some(python) = std::env::var_os("LAMBDA_SANSIO_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let target =
+        exe.ancestors().find(|p| p.file_name().is_some_and(|n| n == "target")).unwrap().to_path_buf();
+    let venv = target.join("awslambdaric-venv");
+    let python = venv.join("bin").join("python");
+    let ready = venv.join(".ready");
+    if !ready.exists() {
+        let status = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+        assert!(status.is_ok_and(|s| s.success()), "python3 -m venv failed: is python3 installed?");
+        let status = std::process::Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", AWSLAMBDARIC])
+            .status()
+            .unwrap();
+        assert!(status.success(), "pip install {AWSLAMBDARIC} failed");
+        std::fs::write(&ready, AWSLAMBDARIC).unwrap();
+    }
+    python
+}
