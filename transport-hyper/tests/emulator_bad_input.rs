@@ -57,10 +57,13 @@ async fn malformed_http_is_answered_400() {
     assert_eq!(status, 404, "still serving");
 }
 
+/// `(method, path, headers, expected status, expected errorType)`.
+type Case = (Method, &'static str, &'static [(&'static str, &'static str)], u16, &'static str);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_ids_paths_and_methods_get_typed_answers() {
     let emulator = serve_only().await;
-    let cases: [(Method, &str, &[(&str, &str)], u16, &str); 6] = [
+    let cases: [Case; 6] = [
         (Method::POST, "/2018-06-01/runtime/invocation/no-such-id/response", &[], 400, "InvalidRequestID"),
         (Method::POST, "/2018-06-01/runtime/invocation/..%2F/error", &[], 400, "InvalidRequestID"),
         (Method::GET, "/2020-01-01/extension/event/next", &[], 403, "Extension.MissingExtensionIdentifier"),
