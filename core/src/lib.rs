@@ -95,6 +95,7 @@
 pub mod address;
 mod attempt;
 mod base64;
+pub mod context;
 pub mod exchange;
 pub mod extension;
 pub mod headers;

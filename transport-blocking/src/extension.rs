@@ -10,9 +10,9 @@ use lambda_sansio::extension::{
 use lambda_sansio::telemetry::Subscription;
 use lambda_sansio::{ApiAddress, ExtensionName};
 
-use crate::handler::HandlerError;
 use crate::http1::Connection;
 use crate::runtime::{RunError, MAX_EVENT};
+use lambda_sansio::context::HandlerError;
 
 /// What the extension is told.
 #[derive(Debug)]

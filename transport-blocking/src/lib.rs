@@ -19,6 +19,7 @@ pub mod runtime;
 pub mod telemetry;
 
 pub use extension::{Event, Extension, ExtensionRunError};
-pub use handler::{json, Context, HandlerError};
+pub use handler::json;
+pub use lambda_sansio::context::{Context, HandlerError};
 pub use runtime::{config_from_env, report_init_error, run, run_with, RunError};
 pub use telemetry::TelemetryListener;

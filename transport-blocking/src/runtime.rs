@@ -14,8 +14,9 @@ use lambda_sansio::{
     AddressError, ApiAddress, BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError,
 };
 
-use crate::handler::{call, Context, HandlerError};
+use crate::handler::call;
 use crate::http1::Connection;
+use lambda_sansio::context::{Context, HandlerError};
 
 /// Largest answer body read from the platform: an event is at most
 /// 6 MiB + 100 bytes; a little slack for headers of oversized emulators.

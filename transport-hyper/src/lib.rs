@@ -3,6 +3,15 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod client;
 #[cfg(feature = "emulator")]
 pub mod emulator;
+pub mod extension;
 pub mod oneshot;
+pub mod runtime;
+pub mod telemetry;
+
+pub use extension::{Event, Extension, ExtensionRunError};
+pub use lambda_sansio::context::{Context, HandlerError};
+pub use runtime::{config_from_env, report_init_error, run, run_with, RunError};
+pub use telemetry::TelemetryListener;

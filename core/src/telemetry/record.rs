@@ -140,7 +140,8 @@ mod tests {
     #[test]
     fn numbers_survive_a_decode_encode_cycle() {
         // Parsed as f64 (too large for u64); must re-encode to the same value.
-        let body = br#"[{"time":"t","type":"x","record":{"n":2222222222222222222222222222222222220222222222222}}]"#;
+        let body =
+            br#"[{"time":"t","type":"x","record":{"n":2222222222222222222222222222222222220222222222222}}]"#;
         let batch = decode_batch(body).unwrap();
         assert_eq!(decode_batch(&encode_batch(&batch)).unwrap(), batch);
     }

@@ -1,0 +1,106 @@
+//! What a handler sees and how its failures are reported: shared by every
+//! driver so that they present the same API and report errors alike.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::ids::RequestId;
+use crate::report::ErrorReport;
+use crate::runtime::{ClientContext, CognitoIdentity, Invocation};
+
+/// The invocation's metadata, as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The request id.
+    pub request_id: RequestId,
+    /// When the invocation times out, if the platform said.
+    pub deadline: Option<SystemTime>,
+    /// The ARN that was invoked.
+    pub invoked_function_arn: Option<String>,
+    /// The X-Ray trace header.
+    pub trace_id: Option<String>,
+    /// The mobile client context, if any and readable.
+    pub client_context: Option<ClientContext>,
+    /// The Cognito identity, if any and readable.
+    pub identity: Option<CognitoIdentity>,
+    /// The tenant id, in tenant-isolation mode.
+    pub tenant_id: Option<String>,
+}
+
+impl Context {
+    /// The context of `invocation`.
+    pub fn of(invocation: &Invocation) -> Self {
+        Self {
+            request_id: invocation.request_id.clone(),
+            deadline: invocation.deadline.map(|d| UNIX_EPOCH + Duration::from_millis(d.0)),
+            invoked_function_arn: invocation.invoked_function_arn.clone(),
+            trace_id: invocation.trace_id.clone(),
+            client_context: invocation.client_context().and_then(Result::ok),
+            identity: invocation.cognito_identity().and_then(Result::ok),
+            tenant_id: invocation.tenant_id.clone(),
+        }
+    }
+
+    /// Time left before the deadline at `now` (zero when past); `None`
+    /// without a deadline. Core reads no clock: pass `SystemTime::now()`.
+    pub fn remaining_at(&self, now: SystemTime) -> Option<Duration> {
+        let deadline = self.deadline?;
+        Some(deadline.duration_since(now).unwrap_or_default())
+    }
+}
+
+/// A handler's failure, reported to the platform as the invocation's error.
+///
+/// Any `std::error::Error` converts into one: its type name becomes the
+/// error type, its message the message, its `source()` chain the stack trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerError(pub ErrorReport);
+
+impl<E: std::error::Error> From<E> for HandlerError {
+    fn from(error: E) -> Self {
+        let mut chain = Vec::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            chain.push(cause.to_string());
+            source = cause.source();
+        }
+        Self(ErrorReport::new(std::any::type_name::<E>(), error.to_string()).with_stack_trace(chain))
+    }
+}
+
+impl HandlerError {
+    /// An error with an explicit type and message.
+    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+        Self(ErrorReport::new(error_type, message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn errors_keep_type_message_and_source_chain() {
+        let HandlerError(report) = HandlerError::from(Outer(std::io::Error::other("inner")));
+        assert!(report.error_type.ends_with("Outer"), "{}", report.error_type);
+        assert_eq!(report.error_message, "outer");
+        assert_eq!(report.stack_trace, vec!["inner".to_owned()]);
+        assert_eq!(report.error_type_header(), "Function.Outer");
+    }
+
+    #[test]
+    fn remaining_time_is_relative_to_the_given_now() {
+        let response = http::Response::builder()
+            .header("lambda-runtime-aws-request-id", "r")
+            .header("lambda-runtime-deadline-ms", "10000")
+            .body(bytes::Bytes::new())
+            .unwrap();
+        let context = Context::of(&Invocation::decode(&response).unwrap());
+        let now = UNIX_EPOCH + Duration::from_millis(7_500);
+        assert_eq!(context.remaining_at(now), Some(Duration::from_millis(2_500)));
+        assert_eq!(context.remaining_at(now + Duration::from_secs(9)), Some(Duration::ZERO));
+    }
+}

@@ -1,0 +1,136 @@
+//! The async extension driver: the core [`ExtensionMachine`] over one hyper
+//! connection.
+
+use std::future::Future;
+
+use lambda_sansio::context::HandlerError;
+use lambda_sansio::extension::{
+    EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine, InvokeEvent,
+    ShutdownEvent,
+};
+use lambda_sansio::telemetry::Subscription;
+use lambda_sansio::{ApiAddress, ExtensionName};
+
+use crate::client::{Client, MAX_EVENT};
+use crate::runtime::RunError;
+
+/// What the extension is told.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// An invocation started.
+    Invoke(InvokeEvent),
+    /// The environment shuts down; this is the last event.
+    Shutdown(ShutdownEvent),
+}
+
+/// Why the extension stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtensionRunError {
+    /// The environment is not a Lambda environment.
+    #[error(transparent)]
+    Setup(#[from] RunError),
+    /// The extension name is not a usable header value.
+    #[error("invalid extension name: {0}")]
+    Name(#[from] lambda_sansio::IdError),
+    /// The machine stopped on a fatal error.
+    #[error(transparent)]
+    Fatal(#[from] ExtensionError),
+    /// An error was reported with init/error or exit/error.
+    #[error("an error was reported to the platform")]
+    Reported,
+}
+
+/// An extension to run.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    config: ExtensionConfig,
+    subscription: Option<Subscription>,
+}
+
+impl Extension {
+    /// An extension named `name` receiving `events`, against
+    /// `AWS_LAMBDA_RUNTIME_API`.
+    pub fn new(name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
+        let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
+        Self::with_api(&api, name, events)
+    }
+
+    /// The same against an explicit API address.
+    pub fn with_api(api: &str, name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
+        let address = ApiAddress::parse(api).map_err(RunError::from)?;
+        Ok(Self {
+            config: ExtensionConfig::new(address, ExtensionName::new(name)?, events),
+            subscription: None,
+        })
+    }
+
+    /// Subscribes to the Telemetry (or Logs) API during init.
+    pub fn with_subscription(mut self, subscription: Subscription) -> Self {
+        self.subscription = Some(subscription);
+        self
+    }
+
+    /// Registers, subscribes if asked, then awaits `on_event` for each event
+    /// until SHUTDOWN. An `Err` is reported with exit/error.
+    pub async fn run<F, Fut>(self, mut on_event: F) -> Result<(), ExtensionRunError>
+    where
+        F: FnMut(Event) -> Fut,
+        Fut: Future<Output = Result<(), HandlerError>>,
+    {
+        let mut client = Client::new(self.config.address.authority().as_str(), MAX_EVENT);
+        let mut machine = ExtensionMachine::new(self.config);
+        let mut subscription = self.subscription;
+        loop {
+            while let Some(out) = machine.poll_request() {
+                let _ = match client.send(out.request).await {
+                    Ok(response) => machine.handle_response(out.token, response),
+                    Err(error) => machine.handle_transport_error(out.token, error),
+                };
+            }
+            while let Some(timer) = machine.poll_timeout() {
+                tokio::time::sleep(timer.after).await;
+                let _ = machine.handle_timeout(timer.token);
+            }
+            let Some(event) = machine.poll_event() else {
+                return match machine.exit_reason() {
+                    Some(reason) => exit(reason.clone()),
+                    None => Err(RunError::Stalled.into()),
+                };
+            };
+            let result = match event {
+                ExtensionEvent::Registered(_) => match subscription.take() {
+                    Some(subscription) => machine.subscribe(subscription),
+                    None => machine.ready(),
+                },
+                ExtensionEvent::Subscribed => machine.ready(),
+                ExtensionEvent::SubscriptionRejected { status, server } => {
+                    eprintln!("lambda-sansio: telemetry subscription refused ({status}): {server}");
+                    machine.ready()
+                }
+                ExtensionEvent::Invoke(invoke) => match on_event(Event::Invoke(invoke)).await {
+                    Ok(()) => machine.event_done(),
+                    Err(HandlerError(report)) => machine.exit_error(report),
+                },
+                ExtensionEvent::Unknown { .. } => machine.event_done(),
+                ExtensionEvent::Shutdown(shutdown) => match on_event(Event::Shutdown(shutdown)).await {
+                    Ok(()) => machine.exit(),
+                    Err(HandlerError(report)) => machine.exit_error(report),
+                },
+                ExtensionEvent::Exit(reason) => return exit(reason),
+            };
+            if let Err(error) = result {
+                if error.is_fatal() {
+                    return Err(error.into());
+                }
+            }
+        }
+    }
+}
+
+fn exit(reason: ExitReason) -> Result<(), ExtensionRunError> {
+    match reason {
+        ExitReason::Shutdown => Ok(()),
+        ExitReason::InitErrorReported | ExitReason::ExitErrorReported => Err(ExtensionRunError::Reported),
+        ExitReason::Fatal(error) => Err(ExtensionRunError::Fatal(error)),
+    }
+}

@@ -1,0 +1,181 @@
+//! The async runtime driver: the core [`RuntimeMachine`] over hyper
+//! connections, handlers run as tokio tasks. No protocol decisions here.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use lambda_sansio::context::{Context, HandlerError};
+use lambda_sansio::runtime::{
+    ExitReason, Mode, ModeError, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
+};
+use lambda_sansio::{AddressError, ApiAddress, ErrorReport, RequestId, Token, TransportError};
+use tokio::sync::mpsc;
+
+use crate::client::{Client, MAX_EVENT};
+
+/// Why the runtime stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// `AWS_LAMBDA_RUNTIME_API` is missing.
+    #[error("AWS_LAMBDA_RUNTIME_API is not set")]
+    MissingApi,
+    /// `AWS_LAMBDA_RUNTIME_API` is unusable.
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` is unusable.
+    #[error(transparent)]
+    Mode(#[from] ModeError),
+    /// The machine stopped on a fatal error.
+    #[error(transparent)]
+    Fatal(#[from] RuntimeError),
+    /// The init error was reported; the process should exit non-zero.
+    #[error("the init error was reported")]
+    InitFailed,
+    /// Every task that could make progress is gone: a driver bug, reported
+    /// rather than waited on forever.
+    #[error("the runtime stalled without exiting")]
+    Stalled,
+}
+
+/// The runtime's settings from the Lambda environment.
+pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
+    let mut config = RuntimeConfig::new(ApiAddress::parse(&api)?);
+    config.mode = Mode::from_max_concurrency(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref())?;
+    Ok(config)
+}
+
+/// Runs the async `handler` for every invocation, configured from the
+/// environment. Returns only when the runtime must exit.
+pub async fn run<F, Fut>(handler: F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Bytes, HandlerError>> + Send + 'static,
+{
+    run_with(config_from_env()?, handler).await
+}
+
+/// Reports an initialisation failure and returns once it is delivered.
+pub async fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
+    let machine = RuntimeMachine::init_failed(config_from_env()?, report);
+    drive(machine, Arc::new(|_: Bytes, _: Context| async { Ok(Bytes::new()) })).await
+}
+
+/// Runs `handler` with an explicit configuration. In concurrent mode up to
+/// `max` handlers run at once, each slot on its own connection.
+pub async fn run_with<F, Fut>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Bytes, HandlerError>> + Send + 'static,
+{
+    drive(RuntimeMachine::new(config), Arc::new(handler)).await
+}
+
+enum Input {
+    Io(Token, Client, Result<http::Response<Bytes>, TransportError>),
+    Timer(Token),
+    Done(RequestId, Result<Bytes, ErrorReport>),
+}
+
+fn exit_result(reason: ExitReason) -> Result<(), RunError> {
+    match reason {
+        ExitReason::InitErrorReported => Err(RunError::InitFailed),
+        ExitReason::Fatal(error) => Err(RunError::Fatal(error)),
+    }
+}
+
+async fn drive<F, Fut>(mut machine: RuntimeMachine, handler: Arc<F>) -> Result<(), RunError>
+where
+    F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Bytes, HandlerError>> + Send + 'static,
+{
+    let exports_trace = machine.mode().exports_trace_id_env();
+    let mut clients: Vec<Option<Client>> = (0..machine.mode().slots()).map(|_| None).collect();
+    let (inputs, mut pending) = mpsc::unbounded_channel::<Input>();
+    loop {
+        while let Some(out) = machine.poll_request() {
+            let slot = usize::from(out.token.0);
+            let authority = out.request.uri().authority().map_or("", |a| a.as_str()).to_owned();
+            let mut client = clients
+                .get_mut(slot)
+                .and_then(Option::take)
+                .unwrap_or_else(|| Client::new(authority, MAX_EVENT));
+            let inputs = inputs.clone();
+            tokio::spawn(async move {
+                let result = client.send(out.request).await;
+                let _ = inputs.send(Input::Io(out.token, client, result));
+            });
+        }
+        while let Some(timer) = machine.poll_timeout() {
+            let inputs = inputs.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(timer.after).await;
+                let _ = inputs.send(Input::Timer(timer.token));
+            });
+        }
+        while let Some(event) = machine.poll_event() {
+            match event {
+                RuntimeEvent::Invoke(invocation) => {
+                    if exports_trace {
+                        set_trace_env(invocation.trace_id.as_deref());
+                    }
+                    let context = Context::of(&invocation);
+                    let id = invocation.request_id;
+                    let run = tokio::spawn(handler(invocation.payload, context));
+                    let inputs = inputs.clone();
+                    tokio::spawn(async move {
+                        let result = match run.await {
+                            Ok(Ok(body)) => Ok(body),
+                            Ok(Err(HandlerError(report))) => Err(report),
+                            Err(join) => Err(ErrorReport::new("Function.Panic", panic_message(join))),
+                        };
+                        let _ = inputs.send(Input::Done(id, result));
+                    });
+                }
+                RuntimeEvent::Exit(reason) => return exit_result(reason),
+                RuntimeEvent::Rejected { request_id, status, server, .. } => {
+                    eprintln!("lambda-sansio: answer to {request_id} refused with {status}: {server}");
+                }
+                RuntimeEvent::StreamLost { request_id, error } => {
+                    eprintln!("lambda-sansio: streamed answer to {request_id} lost: {error}");
+                }
+                RuntimeEvent::Answered { .. } => {}
+            }
+        }
+        let Some(input) = pending.recv().await else { return Err(RunError::Stalled) };
+        let _ = match input {
+            Input::Io(token, client, result) => {
+                if let Some(slot) = clients.get_mut(usize::from(token.0)) {
+                    *slot = Some(client);
+                }
+                match result {
+                    Ok(response) => machine.handle_response(token, response),
+                    Err(error) => machine.handle_transport_error(token, error),
+                }
+            }
+            Input::Timer(token) => machine.handle_timeout(token),
+            Input::Done(id, Ok(body)) => machine.respond(&id, body),
+            Input::Done(id, Err(report)) => machine.respond_error(&id, report),
+        };
+    }
+}
+
+fn panic_message(join: tokio::task::JoinError) -> String {
+    match join.try_into_panic() {
+        Ok(panic) => panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the handler panicked".to_owned()),
+        Err(_) => "the handler was cancelled".to_owned(),
+    }
+}
+
+/// Sets `_X_AMZN_TRACE_ID` (classic mode only: one invocation at a time).
+fn set_trace_env(trace_id: Option<&str>) {
+    match trace_id {
+        Some(trace) => std::env::set_var("_X_AMZN_TRACE_ID", trace),
+        None => std::env::remove_var("_X_AMZN_TRACE_ID"),
+    }
+}

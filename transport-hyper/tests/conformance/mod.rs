@@ -1,0 +1,269 @@
+//! The conformance suite both transports pass: the same scenarios, through
+//! the emulator over real sockets, against each driver.
+//!
+//! A transport's test file implements [`Driver`] and expands
+//! `conformance::suite!(ItsDriver);`.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::num::NonZeroU16;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use lambda_sansio::context::{Context, HandlerError};
+use lambda_sansio::platform::PlatformEvent;
+use lambda_sansio::runtime::{Mode, RuntimeConfig};
+use lambda_sansio::telemetry::{
+    Buffering, RecordCategory, RecordType, Subscription, SubscriptionApi, TelemetryRecord,
+};
+use lambda_sansio::{ApiAddress, RetryPolicy};
+use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, Fault, FaultRule, InvokeOutcome};
+
+/// A handler as scenarios write it; drivers adapt it to their own API.
+pub(crate) type Handler = Arc<dyn Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync>;
+
+/// A transport under test.
+pub(crate) trait Driver {
+    /// Starts the runtime driver on its own thread; the handle yields its
+    /// result (an error as text) when it stops.
+    fn start_runtime(config: RuntimeConfig, handler: Handler) -> JoinHandle<Result<(), String>>;
+    /// Runs an extension (INVOKE and SHUTDOWN) with `subscription` until
+    /// SHUTDOWN, logging each event as `invoke <request id length>` or
+    /// `shutdown <reason>`.
+    fn start_extension(
+        api: String,
+        name: &'static str,
+        subscription: Subscription,
+        log: Arc<Mutex<Vec<String>>>,
+    ) -> JoinHandle<Result<(), String>>;
+    /// Starts a telemetry listener; returns its destination and the records
+    /// it receives.
+    fn listen_telemetry() -> (String, Arc<Mutex<Vec<TelemetryRecord>>>);
+}
+
+fn handler(f: impl Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static) -> Handler {
+    Arc::new(f)
+}
+
+fn echo() -> Handler {
+    handler(|payload, _| Ok(payload))
+}
+
+fn config_for(emulator: &Emulator, mode: Mode) -> RuntimeConfig {
+    RuntimeConfig {
+        address: ApiAddress::parse(&emulator.runtime_api()).unwrap(),
+        mode,
+        retry: RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(5),
+            ..RetryPolicy::default()
+        },
+    }
+}
+
+async fn emulator(config: EmulatorConfig) -> Emulator {
+    Emulator::start(EmulatorConfig { register_wait: Duration::ZERO, ..config }).await.unwrap()
+}
+
+async fn invoke(emulator: &Emulator, payload: &'static str) -> InvokeOutcome {
+    tokio::time::timeout(Duration::from_secs(20), emulator.invoke(Bytes::from_static(payload.as_bytes())))
+        .await
+        .expect("the invocation completes")
+        .unwrap()
+}
+
+fn response(payload: &'static str) -> InvokeOutcome {
+    InvokeOutcome::Response(Bytes::from_static(payload.as_bytes()))
+}
+
+pub(crate) async fn echo_in_classic_mode<D: Driver>() {
+    let emulator = emulator(EmulatorConfig::default()).await;
+    D::start_runtime(config_for(&emulator, Mode::Classic), echo());
+    for payload in [r#"{"a":1}"#, "[]", "\"text\""] {
+        assert_eq!(invoke(&emulator, payload).await, response(payload));
+    }
+}
+
+pub(crate) async fn handler_errors_and_panics_are_reported_and_the_loop_goes_on<D: Driver>() {
+    let emulator = emulator(EmulatorConfig::default()).await;
+    let h = handler(|payload, _| match &payload[..] {
+        b"\"fail\"" => Err(HandlerError::from(std::io::Error::other("disk on fire"))),
+        b"\"panic\"" => panic!("handler bug"),
+        _ => Ok(payload),
+    });
+    D::start_runtime(config_for(&emulator, Mode::Classic), h);
+    let InvokeOutcome::Error(error_type, body) = invoke(&emulator, "\"fail\"").await else { panic!() };
+    assert_eq!(error_type, "Function.Error");
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["errorMessage"], "disk on fire");
+    assert_eq!(body["errorType"], "std::io::error::Error");
+    let InvokeOutcome::Error(error_type, body) = invoke(&emulator, "\"panic\"").await else { panic!() };
+    assert_eq!(error_type, "Function.Panic");
+    assert!(String::from_utf8_lossy(&body).contains("handler bug"));
+    assert_eq!(invoke(&emulator, "\"ok\"").await, response("\"ok\""));
+}
+
+pub(crate) async fn an_oversized_response_becomes_a_size_error<D: Driver>() {
+    let emulator = emulator(EmulatorConfig::default()).await;
+    let h = handler(|payload, _| match &payload[..] {
+        b"\"big\"" => Ok(Bytes::from(vec![b'x'; 6 * 1024 * 1024 + 200])),
+        _ => Ok(payload),
+    });
+    D::start_runtime(config_for(&emulator, Mode::Classic), h);
+    let InvokeOutcome::Error(error_type, _) = invoke(&emulator, "\"big\"").await else { panic!() };
+    assert_eq!(error_type, "Function.ResponseSizeTooLarge");
+    assert_eq!(invoke(&emulator, "\"next\"").await, response("\"next\""));
+}
+
+pub(crate) async fn concurrent_mode_runs_invocations_at_the_same_time<D: Driver>() {
+    let mode = Mode::Concurrent { max: NonZeroU16::new(3).unwrap() };
+    let emulator = Arc::new(emulator(EmulatorConfig { mode, ..EmulatorConfig::default() }).await);
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (now, max) = (Arc::clone(&running), Arc::clone(&peak));
+    // Each handler waits (bounded) until three run at once: no timing assumed.
+    let h = handler(move |payload, _| {
+        let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+        max.fetch_max(current, Ordering::SeqCst);
+        for _ in 0..200 {
+            if max.load(Ordering::SeqCst) >= 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        now.fetch_sub(1, Ordering::SeqCst);
+        Ok(payload)
+    });
+    D::start_runtime(config_for(&emulator, mode), h);
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let emulator = Arc::clone(&emulator);
+            tokio::spawn(async move { invoke(&emulator, "{}").await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), response("{}"));
+    }
+    assert_eq!(peak.load(Ordering::SeqCst), 3, "three invocations ran at once");
+}
+
+pub(crate) async fn resets_truncations_and_delays_lose_nothing<D: Driver>() {
+    for fault in [Fault::Reset, Fault::Truncate, Fault::Delay(Duration::from_millis(50))] {
+        let faults =
+            vec![FaultRule { nth: 1, fault: fault.clone() }, FaultRule { nth: 3, fault: fault.clone() }];
+        let emulator = emulator(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
+        D::start_runtime(config_for(&emulator, Mode::Classic), echo());
+        assert_eq!(invoke(&emulator, "1").await, response("1"), "{fault:?}");
+        assert_eq!(invoke(&emulator, "2").await, response("2"), "{fault:?}");
+    }
+}
+
+pub(crate) async fn a_500_on_next_stops_the_runtime<D: Driver>() {
+    let faults = vec![FaultRule { nth: 1, fault: Fault::Status(500) }];
+    let emulator = emulator(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
+    let runtime = D::start_runtime(config_for(&emulator, Mode::Classic), echo());
+    let result = tokio::task::spawn_blocking(move || runtime.join().unwrap()).await.unwrap();
+    let error = result.unwrap_err();
+    assert!(error.contains("500"), "{error}");
+}
+
+pub(crate) async fn a_403_on_an_answer_stops_the_runtime<D: Driver>() {
+    // Request 1: next; 2: the answer, refused 403.
+    let faults = vec![FaultRule { nth: 2, fault: Fault::Status(403) }];
+    let config = EmulatorConfig { faults, timeout: Duration::from_secs(2), ..EmulatorConfig::default() };
+    let emulator = Arc::new(emulator(config).await);
+    let runtime = D::start_runtime(config_for(&emulator, Mode::Classic), echo());
+    let invoker = Arc::clone(&emulator);
+    let outcome = tokio::spawn(async move { invoke(&invoker, "1").await });
+    let result = tokio::task::spawn_blocking(move || runtime.join().unwrap()).await.unwrap();
+    assert!(result.unwrap_err().contains("403"));
+    // The platform never got the answer: the invocation ends by its timeout.
+    assert_eq!(outcome.await.unwrap(), InvokeOutcome::TimedOut);
+}
+
+pub(crate) async fn a_late_answer_gets_410_and_the_runtime_goes_on<D: Driver>() {
+    let mode = Mode::Concurrent { max: NonZeroU16::new(2).unwrap() };
+    let config = EmulatorConfig { mode, timeout: Duration::from_millis(300), ..EmulatorConfig::default() };
+    let emulator = emulator(config).await;
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = Mutex::new(gate);
+    let h = handler(move |payload, _| {
+        if &payload[..] == b"\"slow\"" {
+            // Answer only after the test saw the timeout.
+            let _ = gate.lock().unwrap().recv_timeout(Duration::from_secs(10));
+        }
+        Ok(payload)
+    });
+    D::start_runtime(config_for(&emulator, mode), h);
+    let mut events = emulator.events();
+    assert_eq!(invoke(&emulator, "\"slow\"").await, InvokeOutcome::TimedOut);
+    release.send(()).unwrap();
+    // The late answer reaches the platform and is refused (410).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(invoke(&emulator, "\"fast\"").await, response("\"fast\""));
+    while let Ok(event) = events.try_recv() {
+        assert!(!matches!(event, PlatformEvent::InitFailed { .. }));
+    }
+}
+
+pub(crate) async fn an_extension_gets_invokes_telemetry_and_shutdown<D: Driver>() {
+    let config = EmulatorConfig { external_names: vec!["observer".into()], ..EmulatorConfig::default() };
+    let emulator = emulator(config).await;
+    let (destination, records) = D::listen_telemetry();
+    let buffering = Buffering { max_items: 1_000, max_bytes: 262_144, timeout_ms: 25 };
+    let subscription =
+        Subscription::new(SubscriptionApi::Telemetry, &[RecordCategory::Platform], buffering, &destination)
+            .unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut platform_events = emulator.events();
+    let extension = D::start_extension(emulator.runtime_api(), "observer", subscription, Arc::clone(&log));
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), platform_events.recv()).await {
+            Ok(Ok(PlatformEvent::Subscribed { .. })) => break,
+            Ok(Ok(_)) => {}
+            other => panic!("the extension did not subscribe: {other:?}"),
+        }
+    }
+    D::start_runtime(config_for(&emulator, Mode::Classic), echo());
+    assert_eq!(invoke(&emulator, "1").await, response("1"));
+    assert_eq!(invoke(&emulator, "2").await, response("2"));
+    emulator.shutdown().await;
+    let result = tokio::task::spawn_blocking(move || extension.join().unwrap()).await.unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(*log.lock().unwrap(), vec!["invoke 36", "invoke 36", "shutdown spindown"]);
+    let records = records.lock().unwrap();
+    let count = |kind: RecordType| records.iter().filter(|r| r.record_type == kind).count();
+    assert_eq!(
+        (count(RecordType::Start), count(RecordType::RuntimeDone), count(RecordType::Report)),
+        (2, 2, 2)
+    );
+}
+
+/// Expands every scenario as a test for `$driver`.
+macro_rules! suite {
+    ($driver:ty) => {
+        $crate::conformance::suite!(@tests $driver;
+            echo_in_classic_mode,
+            handler_errors_and_panics_are_reported_and_the_loop_goes_on,
+            an_oversized_response_becomes_a_size_error,
+            concurrent_mode_runs_invocations_at_the_same_time,
+            resets_truncations_and_delays_lose_nothing,
+            a_500_on_next_stops_the_runtime,
+            a_403_on_an_answer_stops_the_runtime,
+            a_late_answer_gets_410_and_the_runtime_goes_on,
+            an_extension_gets_invokes_telemetry_and_shutdown,
+        );
+    };
+    (@tests $driver:ty; $($scenario:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $scenario() {
+                $crate::conformance::$scenario::<$driver>().await;
+            }
+        )*
+    };
+}
+pub(crate) use suite;
