@@ -141,6 +141,7 @@ pub struct Emulator {
     runtime: Option<Running>,
     extensions: Vec<Running>,
     server: tokio::task::JoinHandle<()>,
+    first_next: Arc<std::sync::OnceLock<Duration>>,
 }
 
 impl Emulator {
@@ -197,6 +198,9 @@ impl Emulator {
             config.register_wait,
         )
         .await;
+        let first_next = Arc::new(std::sync::OnceLock::new());
+        let mut ready_events = events.subscribe();
+        let launched = tokio::time::Instant::now();
         let runtime = match &config.bootstrap {
             Some(path) => Some(
                 process::launch(path, &env, Source::Runtime, &commands)
@@ -204,7 +208,16 @@ impl Emulator {
             ),
             None => None,
         };
-        Ok(Self { address, commands, events, runtime, extensions, server })
+        let seen = Arc::clone(&first_next);
+        tokio::spawn(async move {
+            while let Ok(event) = ready_events.recv().await {
+                if event == PlatformEvent::RuntimeReady {
+                    let _ = seen.set(launched.elapsed());
+                    return;
+                }
+            }
+        });
+        Ok(Self { address, commands, events, runtime, extensions, server, first_next })
     }
 
     /// Where the emulator listens.
@@ -215,6 +228,17 @@ impl Emulator {
     /// The value for `AWS_LAMBDA_RUNTIME_API`.
     pub fn runtime_api(&self) -> String {
         self.address.to_string()
+    }
+
+    /// The bootstrap's process id.
+    pub fn runtime_pid(&self) -> Option<u32> {
+        self.runtime.as_ref().and_then(Running::pid)
+    }
+
+    /// Time from starting the bootstrap to its first `next` request, once
+    /// it has made one.
+    pub fn time_to_first_next(&self) -> Option<Duration> {
+        self.first_next.get().copied()
     }
 
     /// What happens inside the environment, from now on.

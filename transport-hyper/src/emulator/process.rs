@@ -23,6 +23,11 @@ pub(crate) struct Running {
 }
 
 impl Running {
+    /// The process id, while known.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.pid.and_then(|pid| u32::try_from(pid.as_raw()).ok())
+    }
+
     fn signal(&self, signal: Signal) {
         if let Some(pid) = self.pid {
             let _ = kill(pid, signal);

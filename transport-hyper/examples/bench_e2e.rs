@@ -1,0 +1,136 @@
+//! End-to-end benchmark: echo functions driven through the emulator, one
+//! after another, in the same run so that their figures compare.
+//!
+//! ```text
+//! cargo build --release --workspace --examples
+//! target/release/examples/bench_e2e [--invocations N] [--rounds R] NAME=PATH...
+//! ```
+//!
+//! For each function: invocations per second (sequential, 1 KiB payload),
+//! CPU time per invocation of the function process (from
+//! `/proc/PID/task/*/schedstat`, in ns), time from exec to the first `next`,
+//! peak resident memory (`VmHWM`) and the binary's size. Each figure is the
+//! median over the rounds; the last column block gives ratios against the
+//! first function named.
+
+#![allow(clippy::print_stdout)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+
+struct Sample {
+    per_second: f64,
+    cpu_us: f64,
+    startup_ms: f64,
+    peak_kib: f64,
+}
+
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn peak_kib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0.0)
+}
+
+async fn measure(path: &PathBuf, invocations: u32) -> Result<Sample, String> {
+    let config =
+        EmulatorConfig { bootstrap: Some(path.clone()), register_wait: Duration::ZERO, ..Default::default() };
+    let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
+    let pid = emulator.runtime_pid().ok_or("no pid")?;
+    let payload = Bytes::from(format!("{{\"data\":\"{}\"}}", "x".repeat(1010)));
+    // Warm up, and wait for the first next.
+    for _ in 0..20 {
+        match emulator.invoke(payload.clone()).await.map_err(|e| e.to_string())? {
+            InvokeOutcome::Response(_) => {}
+            other => return Err(format!("{other:?}")),
+        }
+    }
+    let startup = emulator.time_to_first_next().ok_or("no first next")?;
+    let cpu_before = cpu_ns(pid);
+    let started = Instant::now();
+    for _ in 0..invocations {
+        emulator.invoke(payload.clone()).await.map_err(|e| e.to_string())?;
+    }
+    let elapsed = started.elapsed();
+    let cpu = cpu_ns(pid).saturating_sub(cpu_before);
+    let peak = peak_kib(pid);
+    emulator.shutdown().await;
+    Ok(Sample {
+        per_second: f64::from(invocations) / elapsed.as_secs_f64(),
+        cpu_us: cpu as f64 / f64::from(invocations) / 1000.0,
+        startup_ms: startup.as_secs_f64() * 1000.0,
+        peak_kib: peak,
+    })
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let mut invocations = 2000;
+    let mut rounds = 3;
+    let mut functions: Vec<(String, PathBuf)> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--invocations" => {
+                invocations = args.next().and_then(|n| n.parse().ok()).ok_or("--invocations N")?
+            }
+            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).ok_or("--rounds N")?,
+            spec => {
+                let (name, path) = spec.split_once('=').ok_or("functions are NAME=PATH")?;
+                functions.push((name.to_owned(), PathBuf::from(path)));
+            }
+        }
+    }
+    if functions.is_empty() {
+        return Err("usage: bench_e2e [--invocations N] [--rounds R] NAME=PATH...".into());
+    }
+    let mut rows = Vec::new();
+    for (name, path) in &functions {
+        let mut samples = Vec::new();
+        for _ in 0..rounds {
+            samples.push(measure(path, invocations).await?);
+        }
+        let size_kib = std::fs::metadata(path).map(|m| m.len() as f64 / 1024.0).unwrap_or(0.0);
+        rows.push((
+            name.clone(),
+            median(samples.iter().map(|s| s.per_second).collect()),
+            median(samples.iter().map(|s| s.cpu_us).collect()),
+            median(samples.iter().map(|s| s.startup_ms).collect()),
+            median(samples.iter().map(|s| s.peak_kib).collect()),
+            size_kib,
+        ));
+    }
+    println!("{invocations} invocations x {rounds} rounds, medians; ratios against {}", rows[0].0);
+    println!("| function | inv/s | CPU µs/inv | exec→first next ms | peak RSS KiB | binary KiB | CPU ratio | startup ratio | size ratio |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let base = (rows[0].2, rows[0].3, rows[0].5);
+    for (name, per_second, cpu, startup, peak, size) in &rows {
+        println!(
+            "| {name} | {per_second:.0} | {cpu:.1} | {startup:.2} | {peak:.0} | {size:.0} | {:.2} | {:.2} | {:.2} |",
+            cpu / base.0,
+            startup / base.1,
+            size / base.2
+        );
+    }
+    Ok(())
+}
