@@ -48,8 +48,11 @@ fn peak_kib(pid: u32) -> f64 {
 }
 
 async fn measure(path: &std::path::Path, invocations: u32) -> Result<Sample, String> {
-    let config =
-        EmulatorConfig { bootstrap: Some(path.to_path_buf()), register_wait: Duration::ZERO, ..Default::default() };
+    let config = EmulatorConfig {
+        bootstrap: Some(path.to_path_buf()),
+        register_wait: Duration::ZERO,
+        ..Default::default()
+    };
     let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
     let pid = emulator.runtime_pid().ok_or("no pid")?;
     let payload = Bytes::from(format!("{{\"data\":\"{}\"}}", "x".repeat(1010)));

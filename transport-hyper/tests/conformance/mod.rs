@@ -242,6 +242,113 @@ pub(crate) async fn an_extension_gets_invokes_telemetry_and_shutdown<D: Driver>(
     );
 }
 
+/// The cargo-lambda version the interop scenario uses.
+const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+
+/// `cargo-lambda` from a venv under `target/`, installed from PyPI on first
+/// use (or `LAMBDA_SANSIO_CARGO_LAMBDA` if set).
+fn cargo_lambda() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("LAMBDA_SANSIO_CARGO_LAMBDA") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let target =
+        exe.ancestors().find(|p| p.file_name().is_some_and(|n| n == "target")).unwrap().to_path_buf();
+    let venv = target.join("cargo-lambda-venv");
+    let ready = venv.join(".ready");
+    if !ready.exists() {
+        let status = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+        assert!(status.is_ok_and(|s| s.success()), "python3 -m venv failed: is python3 installed?");
+        let pip = venv.join("bin").join("pip");
+        let status =
+            std::process::Command::new(pip).args(["install", "--quiet", CARGO_LAMBDA]).status().unwrap();
+        assert!(status.success(), "pip install {CARGO_LAMBDA} failed");
+        std::fs::write(&ready, CARGO_LAMBDA).unwrap();
+    }
+    venv.join("bin").join("cargo-lambda")
+}
+
+/// Kills the child when dropped, so a failing test leaves nothing running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Both drivers against a server no one here wrote: `cargo lambda watch
+/// --only-lambda-apis` serves the Runtime and Extensions APIs under a `/.rt`
+/// prefix and sends a deadline that is not an epoch.
+pub(crate) async fn against_cargo_lambda<D: Driver>() {
+    let cargo_lambda = cargo_lambda();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let watch = std::process::Command::new(&cargo_lambda)
+        .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _watch = KillOnDrop(watch);
+    let address = format!("127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..600 {
+        if std::net::TcpStream::connect(&address).is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "cargo lambda watch did not start");
+    let api = format!("http://{address}/.rt");
+    let (destination, _) = D::listen_telemetry();
+    let subscription = Subscription::new(
+        SubscriptionApi::Telemetry,
+        &[RecordCategory::Platform],
+        Buffering::default(),
+        &destination,
+    )
+    .unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    D::start_extension(api.clone(), "conformance-extension", subscription, Arc::clone(&log));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let config = RuntimeConfig {
+        address: ApiAddress::parse(&api).unwrap(),
+        mode: Mode::Classic,
+        retry: RetryPolicy::default(),
+    };
+    D::start_runtime(config, echo());
+    for n in 0..3 {
+        let payload = format!("{{\"n\":{n}}}");
+        let cargo_lambda = cargo_lambda.clone();
+        let port = port.clone();
+        let sent = payload.clone();
+        let output = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(cargo_lambda)
+                .args(["lambda", "invoke", "-A", "127.0.0.1", "-P", &port, "--data-ascii", &sent, "_"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let got: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(got, serde_json::from_str::<serde_json::Value>(&payload).unwrap());
+    }
+    let mut invokes = 0;
+    for _ in 0..100 {
+        invokes = log.lock().unwrap().iter().filter(|e| e.starts_with("invoke")).count();
+        if invokes == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(invokes, 3, "the extension saw every invocation: {:?}", log.lock().unwrap());
+}
+
 /// Expands every scenario as a test for `$driver`.
 macro_rules! suite {
     ($driver:ty) => {
@@ -255,6 +362,7 @@ macro_rules! suite {
             a_403_on_an_answer_stops_the_runtime,
             a_late_answer_gets_410_and_the_runtime_goes_on,
             an_extension_gets_invokes_telemetry_and_shutdown,
+            against_cargo_lambda,
         );
     };
     (@tests $driver:ty; $($scenario:ident),* $(,)?) => {
