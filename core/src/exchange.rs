@@ -84,6 +84,8 @@ pub struct Outbound {
     pub call: Call,
     /// How the body is produced.
     pub body: BodyMode,
+    /// The invocation this request answers, for an answer.
+    pub request_id: Option<crate::ids::RequestId>,
     /// The request, with every header it needs (`Host` and `User-Agent`
     /// included); the driver adds only framing (`Content-Length` or chunked).
     pub request: http::Request<Bytes>,

@@ -15,7 +15,8 @@ use lambda_sansio_blocking::{Event, Extension};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // An external extension registers under its own file name.
-    let name = std::env::current_exe()?.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name =
+        std::env::current_exe()?.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut invocations = 0;
     Extension::new(&name, &[EventType::Invoke, EventType::Shutdown])?.run(|event| {
         match event {
@@ -24,7 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 println!("{name}: invocation {invocations} ({})", invoke.request_id);
             }
             Event::Shutdown(shutdown) => {
-                println!("{name}: shutdown ({}) after {invocations} invocations", shutdown.shutdown_reason.as_str());
+                println!(
+                    "{name}: shutdown ({}) after {invocations} invocations",
+                    shutdown.shutdown_reason.as_str()
+                );
             }
         }
         Ok(())

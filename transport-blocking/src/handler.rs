@@ -3,26 +3,86 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
 use lambda_sansio::context::{Context, HandlerError};
+use lambda_sansio::runtime::stream_error_trailers;
 use lambda_sansio::ErrorReport;
+
+/// Chunks of a streamed response; an `Err` ends the stream with an error
+/// reported in trailers.
+pub type Chunks = Box<dyn Iterator<Item = Result<Bytes, HandlerError>> + Send>;
+
+/// What a handler answers.
+pub enum Response {
+    /// The whole payload at once (up to 6 MiB).
+    Buffered(Bytes),
+    /// A streamed response (up to 200 MB), sent as it is produced.
+    Streamed {
+        /// Its content type, e.g. `text/plain` or
+        /// `application/vnd.awslambda.http-integration-response`.
+        content_type: Option<HeaderValue>,
+        /// The chunks.
+        chunks: Chunks,
+    },
+}
+
+impl From<Bytes> for Response {
+    fn from(payload: Bytes) -> Self {
+        Self::Buffered(payload)
+    }
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Buffered(payload) => f.debug_tuple("Buffered").field(payload).finish(),
+            Self::Streamed { content_type, .. } => {
+                f.debug_struct("Streamed").field("content_type", content_type).finish()
+            }
+        }
+    }
+}
+
+/// Turns a handler's chunks into the driver's: a failure (error or panic)
+/// becomes the error trailers and ends the stream.
+pub(crate) fn stream_frames(mut chunks: Chunks) -> impl Iterator<Item = Result<Bytes, HeaderMap>> {
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let next = catch_unwind(AssertUnwindSafe(|| chunks.next())).unwrap_or_else(|panic| {
+            Some(Err(HandlerError(ErrorReport::new("Function.Panic", panic_message(panic.as_ref())))))
+        });
+        match next {
+            Some(Ok(chunk)) => Some(Ok(chunk)),
+            Some(Err(HandlerError(report))) => {
+                done = true;
+                Some(Err(stream_error_trailers(&report)))
+            }
+            None => None,
+        }
+    })
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the handler panicked".to_owned())
+}
 
 /// Runs `handler`, turning a panic into an error report so that one bad
 /// invocation does not take the runtime down.
-pub(crate) fn call<F>(handler: &F, payload: Bytes, context: &Context) -> Result<Bytes, ErrorReport>
+pub(crate) fn call<F>(handler: &F, payload: Bytes, context: &Context) -> Result<Response, ErrorReport>
 where
-    F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError>,
+    F: Fn(Bytes, &Context) -> Result<Response, HandlerError>,
 {
     match catch_unwind(AssertUnwindSafe(|| handler(payload, context))) {
-        Ok(Ok(body)) => Ok(body),
+        Ok(Ok(response)) => Ok(response),
         Ok(Err(HandlerError(report))) => Err(report),
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "the handler panicked".to_owned());
-            Err(ErrorReport::new("Function.Panic", message))
-        }
+        Err(panic) => Err(ErrorReport::new("Function.Panic", panic_message(panic.as_ref()))),
     }
 }
 
@@ -56,11 +116,31 @@ mod tests {
             identity: None,
             tenant_id: None,
         };
-        let handler = |_: Bytes, _: &Context| -> Result<Bytes, HandlerError> { panic!("boom {}", 7) };
+        let handler = |_: Bytes, _: &Context| -> Result<Response, HandlerError> { panic!("boom {}", 7) };
         let report = call(&handler, Bytes::new(), &context).unwrap_err();
         assert_eq!((report.error_type.as_str(), report.error_message.as_str()), ("Function.Panic", "boom 7"));
-        let failing = json(|n: u32, _: &Context| Ok::<u32, HandlerError>(n + 1));
-        assert_eq!(call(&failing, Bytes::from_static(b"41"), &context), Ok(Bytes::from_static(b"42")));
-        assert!(call(&failing, Bytes::from_static(b"\"x\""), &context).is_err());
+        let increment = json(|n: u32, _: &Context| Ok::<u32, HandlerError>(n + 1));
+        assert_eq!(increment(Bytes::from_static(b"41"), &context).unwrap(), Bytes::from_static(b"42"));
+        assert!(increment(Bytes::from_static(b"\"x\""), &context).is_err());
+    }
+
+    #[test]
+    fn a_failing_or_panicking_stream_ends_with_error_trailers() {
+        let chunks: Chunks = Box::new(
+            vec![
+                Ok(Bytes::from_static(b"a")),
+                Err(HandlerError::new("Function.Broke", "mid-stream")),
+                Ok(Bytes::new()),
+            ]
+            .into_iter(),
+        );
+        let frames: Vec<_> = stream_frames(chunks).collect();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0], Ok(Bytes::from_static(b"a")));
+        let trailers = frames[1].clone().unwrap_err();
+        assert_eq!(trailers["lambda-runtime-function-error-type"], "Function.Broke");
+        let panicking: Chunks = Box::new(std::iter::from_fn(|| panic!("in the stream")));
+        let frames: Vec<_> = stream_frames(panicking).collect();
+        assert_eq!(frames[0].clone().unwrap_err()["lambda-runtime-function-error-type"], "Function.Panic");
     }
 }

@@ -19,7 +19,9 @@ pub mod runtime;
 pub mod telemetry;
 
 pub use extension::{Event, Extension, ExtensionRunError};
-pub use handler::json;
+pub use handler::{json, Chunks, Response};
 pub use lambda_sansio::context::{Context, HandlerError};
-pub use runtime::{config_from_env, report_init_error, run, run_with, RunError};
+pub use runtime::{
+    config_from_env, report_init_error, run, run_responses, run_responses_with, run_with, RunError,
+};
 pub use telemetry::TelemetryListener;

@@ -14,7 +14,9 @@ use lambda_sansio::{
     AddressError, ApiAddress, BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError,
 };
 
-use crate::handler::call;
+use std::collections::HashMap;
+
+use crate::handler::{call, stream_frames, Chunks, Response};
 use crate::http1::Connection;
 use lambda_sansio::context::{Context, HandlerError};
 
@@ -70,7 +72,8 @@ where
 /// Reports an initialisation failure and returns once it is delivered.
 pub fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
     let machine = RuntimeMachine::init_failed(config_from_env()?, report);
-    let never = |_: Bytes, _: &Context| -> Result<Bytes, HandlerError> { Ok(Bytes::new()) };
+    let never =
+        |_: Bytes, _: &Context| -> Result<Response, HandlerError> { Ok(Response::Buffered(Bytes::new())) };
     drive_inline(machine, &never)
 }
 
@@ -81,12 +84,48 @@ pub fn run_with<F>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
 where
     F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static,
 {
+    run_responses_with(config, move |payload, context| handler(payload, context).map(Response::Buffered))
+}
+
+/// Runs a handler that may stream its response, configured from the
+/// environment.
+pub fn run_responses<F>(handler: F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, &Context) -> Result<Response, HandlerError> + Send + Sync + 'static,
+{
+    run_responses_with(config_from_env()?, handler)
+}
+
+/// Runs a handler that may stream its response, with an explicit
+/// configuration.
+pub fn run_responses_with<F>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, &Context) -> Result<Response, HandlerError> + Send + Sync + 'static,
+{
     let mode = config.mode;
     let machine = RuntimeMachine::new(config);
     match mode {
         Mode::Classic => drive_inline(machine, &handler),
         Mode::Concurrent { .. } => drive_pool(machine, Arc::new(handler)),
     }
+}
+
+/// Hands the answer to the machine; a stream waits in `streams` until its
+/// request comes out of the machine.
+fn answer(
+    machine: &mut RuntimeMachine,
+    streams: &mut HashMap<RequestId, Chunks>,
+    id: RequestId,
+    result: Result<Response, ErrorReport>,
+) {
+    let _ = match result {
+        Ok(Response::Buffered(body)) => machine.respond(&id, body),
+        Ok(Response::Streamed { content_type, chunks }) => {
+            streams.insert(id.clone(), chunks);
+            machine.respond_streaming(&id, content_type)
+        }
+        Err(report) => machine.respond_error(&id, report),
+    };
 }
 
 fn exit_result(reason: ExitReason) -> Result<(), RunError> {
@@ -108,21 +147,32 @@ fn log_event(event: &RuntimeEvent) {
     }
 }
 
-fn exchange(connection: &mut Connection, out: &Outbound) -> Result<http::Response<Bytes>, TransportError> {
-    match out.body {
-        BodyMode::Buffered => connection.send(&out.request),
-        // This driver only produces buffered answers.
-        BodyMode::Streamed => connection.send_streaming(&out.request, &mut std::iter::empty()),
+fn exchange(
+    connection: &mut Connection,
+    out: &Outbound,
+    stream: Option<Chunks>,
+) -> Result<http::Response<Bytes>, TransportError> {
+    match (out.body, stream) {
+        (BodyMode::Streamed, Some(chunks)) => {
+            connection.send_streaming(&out.request, &mut stream_frames(chunks))
+        }
+        (BodyMode::Streamed, None) => connection.send_streaming(&out.request, &mut std::iter::empty()),
+        (BodyMode::Buffered, _) => connection.send(&out.request),
     }
+}
+
+fn take_stream(streams: &mut HashMap<RequestId, Chunks>, out: &Outbound) -> Option<Chunks> {
+    out.request_id.as_ref().and_then(|id| streams.remove(id))
 }
 
 /// Classic mode: one thread, one connection, the handler called inline.
 fn drive_inline<F>(mut machine: RuntimeMachine, handler: &F) -> Result<(), RunError>
 where
-    F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError>,
+    F: Fn(Bytes, &Context) -> Result<Response, HandlerError>,
 {
     let exports_trace = machine.mode().exports_trace_id_env();
     let mut connection = None;
+    let mut streams = HashMap::new();
     loop {
         let mut progressed = false;
         while let Some(out) = machine.poll_request() {
@@ -133,8 +183,9 @@ where
                     MAX_EVENT,
                 )
             });
+            let stream = take_stream(&mut streams, &out);
             // The outcome, fatal or not, comes back through poll_event.
-            let _ = match exchange(connection, &out) {
+            let _ = match exchange(connection, &out, stream) {
                 Ok(response) => machine.handle_response(out.token, response),
                 Err(error) => machine.handle_transport_error(out.token, error),
             };
@@ -152,11 +203,8 @@ where
                         set_trace_env(invocation.trace_id.as_deref());
                     }
                     let context = Context::of(&invocation);
-                    let id = invocation.request_id;
-                    let _ = match call(handler, invocation.payload, &context) {
-                        Ok(body) => machine.respond(&id, body),
-                        Err(report) => machine.respond_error(&id, report),
-                    };
+                    let result = call(handler, invocation.payload, &context);
+                    answer(&mut machine, &mut streams, invocation.request_id, result);
                 }
                 RuntimeEvent::Exit(reason) => return exit_result(reason),
                 other => log_event(&other),
@@ -179,7 +227,7 @@ fn set_trace_env(trace_id: Option<&str>) {
 
 enum Input {
     Io(Token, Result<http::Response<Bytes>, TransportError>),
-    Done(RequestId, Result<Bytes, ErrorReport>),
+    Done(RequestId, Result<Response, ErrorReport>),
 }
 
 /// Concurrent mode: this thread owns the machine; one I/O thread per slot
@@ -187,20 +235,21 @@ enum Input {
 /// handler.
 fn drive_pool<F>(mut machine: RuntimeMachine, handler: Arc<F>) -> Result<(), RunError>
 where
-    F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static,
+    F: Fn(Bytes, &Context) -> Result<Response, HandlerError> + Send + Sync + 'static,
 {
+    let mut streams: HashMap<RequestId, Chunks> = HashMap::new();
     let slots = usize::from(machine.mode().slots());
     let (inputs, results) = mpsc::channel::<Input>();
-    let mut workers: Vec<mpsc::Sender<Outbound>> = Vec::with_capacity(slots);
+    let mut workers: Vec<mpsc::Sender<(Outbound, Option<Chunks>)>> = Vec::with_capacity(slots);
     for index in 0..slots {
-        let (send, receive) = mpsc::channel::<Outbound>();
+        let (send, receive) = mpsc::channel::<(Outbound, Option<Chunks>)>();
         let inputs = inputs.clone();
         thread::Builder::new().name(format!("lambda-io-{index}")).spawn(move || {
             let mut connection: Option<Connection> = None;
-            for out in receive {
+            for (out, stream) in receive {
                 let authority = out.request.uri().authority().map_or("", |a| a.as_str()).to_owned();
                 let connection = connection.get_or_insert_with(|| Connection::new(authority, MAX_EVENT));
-                let result = exchange(connection, &out);
+                let result = exchange(connection, &out, stream);
                 if inputs.send(Input::Io(out.token, result)).is_err() {
                     return;
                 }
@@ -223,8 +272,9 @@ where
     let mut timers: Vec<(Instant, Token)> = Vec::new();
     loop {
         while let Some(out) = machine.poll_request() {
+            let stream = take_stream(&mut streams, &out);
             let Some(worker) = workers.get(usize::from(out.token.0)) else { continue };
-            let _ = worker.send(out);
+            let _ = worker.send((out, stream));
         }
         while let Some(timer) = machine.poll_timeout() {
             timers.push((Instant::now() + timer.after, timer.token));
@@ -263,8 +313,10 @@ where
         let _ = match input {
             Input::Io(token, Ok(response)) => machine.handle_response(token, response),
             Input::Io(token, Err(error)) => machine.handle_transport_error(token, error),
-            Input::Done(id, Ok(body)) => machine.respond(&id, body),
-            Input::Done(id, Err(report)) => machine.respond_error(&id, report),
+            Input::Done(id, result) => {
+                answer(&mut machine, &mut streams, id, result);
+                Ok(())
+            }
         };
     }
     machine.exit_reason().cloned().map_or(Ok(()), exit_result)

@@ -8,11 +8,13 @@ mod conformance;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use bytes::Bytes;
 use conformance::{Driver, Handler};
+use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::runtime::RuntimeConfig;
 use lambda_sansio::telemetry::{Subscription, TelemetryRecord};
-use lambda_sansio_blocking::{run_with, Event, Extension, TelemetryListener};
+use lambda_sansio_blocking::{run_responses_with, run_with, Event, Extension, Response, TelemetryListener};
 
 struct Blocking;
 
@@ -54,6 +56,23 @@ impl Driver for Blocking {
         let sink = Arc::clone(&records);
         listener.spawn(move |batch| sink.lock().unwrap().extend(batch)).unwrap();
         (destination, records)
+    }
+
+    fn start_streaming_runtime(config: RuntimeConfig) -> JoinHandle<Result<(), String>> {
+        std::thread::spawn(move || {
+            run_responses_with(config, |payload, _| {
+                let fail = &payload[..] == b"\"fail\"";
+                let mut chunks: Vec<Result<Bytes, HandlerError>> =
+                    conformance::STREAM.iter().map(|c| Ok(Bytes::from_static(c.as_bytes()))).collect();
+                if fail {
+                    chunks.truncate(2);
+                    chunks.push(Err(HandlerError::new("Function.StreamBroke", "mid-stream")));
+                }
+                let content_type = Some(http::HeaderValue::from_static("text/plain"));
+                Ok(Response::Streamed { content_type, chunks: Box::new(chunks.into_iter()) })
+            })
+            .map_err(|e| e.to_string())
+        })
     }
 }
 

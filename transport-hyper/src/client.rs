@@ -1,12 +1,21 @@
 //! One keep-alive HTTP/1.1 client connection per slot, reopened on failure.
 
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use http::{Request, Response};
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Frame};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use lambda_sansio::context::HandlerError;
+use lambda_sansio::runtime::stream_error_trailers;
 use lambda_sansio::{TransportError, TransportErrorKind};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 
 /// Largest answer body read: an event is at most 6 MiB + 100 bytes.
 pub const MAX_EVENT: usize = 6 * 1024 * 1024 + 4096;
@@ -16,7 +25,43 @@ pub const MAX_EVENT: usize = 6 * 1024 * 1024 + 4096;
 pub struct Client {
     authority: String,
     max_body: usize,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    sender: Option<SendRequest<BoxBody<Bytes, Infallible>>>,
+}
+
+/// The chunks of a streamed response; an `Err` ends the body with the error
+/// trailers.
+pub type Chunks = mpsc::Receiver<Result<Bytes, HandlerError>>;
+
+/// A request body made of `Chunks`.
+struct ChunkBody {
+    chunks: Chunks,
+    done: bool,
+}
+
+impl Body for ChunkBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.chunks.poll_recv(cx) {
+            Poll::Ready(Some(Ok(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
+            Poll::Ready(Some(Err(HandlerError(report)))) => {
+                self.done = true;
+                Poll::Ready(Some(Ok(Frame::trailers(stream_error_trailers(&report)))))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 fn error(kind: TransportErrorKind, detail: impl std::fmt::Display) -> TransportError {
@@ -29,7 +74,7 @@ impl Client {
         Self { authority: authority.into(), max_body, sender: None }
     }
 
-    async fn connect(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, TransportError> {
+    async fn connect(&mut self) -> Result<&mut SendRequest<BoxBody<Bytes, Infallible>>, TransportError> {
         let reusable = self.sender.as_ref().is_some_and(|s| !s.is_closed());
         if !reusable {
             let stream = TcpStream::connect(&self.authority)
@@ -47,6 +92,22 @@ impl Client {
 
     /// Sends `request` and reads the whole, bounded answer.
     pub async fn send(&mut self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+        self.send_body(request.map(|body| Full::new(body).boxed())).await
+    }
+
+    /// Sends the head of `request` with a chunked body made of `chunks`.
+    pub async fn send_streaming(
+        &mut self,
+        request: Request<Bytes>,
+        chunks: Chunks,
+    ) -> Result<Response<Bytes>, TransportError> {
+        self.send_body(request.map(|_| ChunkBody { chunks, done: false }.boxed())).await
+    }
+
+    async fn send_body(
+        &mut self,
+        request: Request<BoxBody<Bytes, Infallible>>,
+    ) -> Result<Response<Bytes>, TransportError> {
         let result = self.exchange(request).await;
         if result.is_err() {
             self.sender = None;
@@ -54,15 +115,17 @@ impl Client {
         result
     }
 
-    async fn exchange(&mut self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+    async fn exchange(
+        &mut self,
+        request: Request<BoxBody<Bytes, Infallible>>,
+    ) -> Result<Response<Bytes>, TransportError> {
         let max_body = self.max_body;
         let sender = self.connect().await?;
         sender.ready().await.map_err(|e| error(TransportErrorKind::Reset, e))?;
-        let response = sender.send_request(request.map(Full::new)).await.map_err(|e| {
-            error(
-                if e.is_parse() { TransportErrorKind::MalformedResponse } else { TransportErrorKind::Reset },
-                e,
-            )
+        let response = sender.send_request(request).await.map_err(|e| {
+            let kind =
+                if e.is_parse() { TransportErrorKind::MalformedResponse } else { TransportErrorKind::Reset };
+            error(kind, e)
         })?;
         let (parts, body) = response.into_parts();
         let body = Limited::new(body, max_body).collect().await.map_err(|e| {

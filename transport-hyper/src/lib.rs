@@ -11,7 +11,10 @@ pub mod oneshot;
 pub mod runtime;
 pub mod telemetry;
 
+pub use client::Chunks;
 pub use extension::{Event, Extension, ExtensionRunError};
 pub use lambda_sansio::context::{Context, HandlerError};
-pub use runtime::{config_from_env, report_init_error, run, run_with, RunError};
+pub use runtime::{
+    config_from_env, report_init_error, run, run_responses, run_responses_with, run_with, Response, RunError,
+};
 pub use telemetry::TelemetryListener;

@@ -12,7 +12,32 @@ use lambda_sansio::runtime::{
 use lambda_sansio::{AddressError, ApiAddress, ErrorReport, RequestId, Token, TransportError};
 use tokio::sync::mpsc;
 
-use crate::client::{Client, MAX_EVENT};
+use std::collections::HashMap;
+
+use http::HeaderValue;
+use lambda_sansio::BodyMode;
+
+use crate::client::{Chunks, Client, MAX_EVENT};
+
+/// What a handler answers.
+#[derive(Debug)]
+pub enum Response {
+    /// The whole payload at once (up to 6 MiB).
+    Buffered(Bytes),
+    /// A streamed response (up to 200 MB), sent as the chunks arrive.
+    Streamed {
+        /// Its content type.
+        content_type: Option<HeaderValue>,
+        /// The chunks; an `Err` ends the stream with the error in trailers.
+        chunks: Chunks,
+    },
+}
+
+impl From<Bytes> for Response {
+    fn from(payload: Bytes) -> Self {
+        Self::Buffered(payload)
+    }
+}
 
 /// Why the runtime stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +84,7 @@ where
 /// Reports an initialisation failure and returns once it is delivered.
 pub async fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
     let machine = RuntimeMachine::init_failed(config_from_env()?, report);
-    drive(machine, Arc::new(|_: Bytes, _: Context| async { Ok(Bytes::new()) })).await
+    drive(machine, Arc::new(|_: Bytes, _: Context| async { Ok(Response::Buffered(Bytes::new())) })).await
 }
 
 /// Runs `handler` with an explicit configuration. In concurrent mode up to
@@ -69,13 +94,38 @@ where
     F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Bytes, HandlerError>> + Send + 'static,
 {
+    let handler = Arc::new(handler);
+    let buffered = move |payload, context| {
+        let call = handler(payload, context);
+        async move { call.await.map(Response::Buffered) }
+    };
+    drive(RuntimeMachine::new(config), Arc::new(buffered)).await
+}
+
+/// Runs a handler that may stream its response, configured from the
+/// environment.
+pub async fn run_responses<F, Fut>(handler: F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, HandlerError>> + Send + 'static,
+{
+    run_responses_with(config_from_env()?, handler).await
+}
+
+/// Runs a handler that may stream its response, with an explicit
+/// configuration.
+pub async fn run_responses_with<F, Fut>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response, HandlerError>> + Send + 'static,
+{
     drive(RuntimeMachine::new(config), Arc::new(handler)).await
 }
 
 enum Input {
     Io(Token, Client, Result<http::Response<Bytes>, TransportError>),
     Timer(Token),
-    Done(RequestId, Result<Bytes, ErrorReport>),
+    Done(RequestId, Result<Response, ErrorReport>),
 }
 
 fn exit_result(reason: ExitReason) -> Result<(), RunError> {
@@ -88,9 +138,10 @@ fn exit_result(reason: ExitReason) -> Result<(), RunError> {
 async fn drive<F, Fut>(mut machine: RuntimeMachine, handler: Arc<F>) -> Result<(), RunError>
 where
     F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Bytes, HandlerError>> + Send + 'static,
+    Fut: Future<Output = Result<Response, HandlerError>> + Send + 'static,
 {
     let exports_trace = machine.mode().exports_trace_id_env();
+    let mut streams: HashMap<RequestId, Chunks> = HashMap::new();
     let mut clients: Vec<Option<Client>> = (0..machine.mode().slots()).map(|_| None).collect();
     let (inputs, mut pending) = mpsc::unbounded_channel::<Input>();
     loop {
@@ -102,8 +153,16 @@ where
                 .and_then(Option::take)
                 .unwrap_or_else(|| Client::new(authority, MAX_EVENT));
             let inputs = inputs.clone();
+            let stream = out.request_id.as_ref().and_then(|id| streams.remove(id));
             tokio::spawn(async move {
-                let result = client.send(out.request).await;
+                let result = match (out.body, stream) {
+                    (BodyMode::Streamed, Some(chunks)) => client.send_streaming(out.request, chunks).await,
+                    (BodyMode::Streamed, None) => {
+                        let (_, empty) = tokio::sync::mpsc::channel(1);
+                        client.send_streaming(out.request, empty).await
+                    }
+                    (BodyMode::Buffered, _) => client.send(out.request).await,
+                };
                 let _ = inputs.send(Input::Io(out.token, client, result));
             });
         }
@@ -155,7 +214,11 @@ where
                 }
             }
             Input::Timer(token) => machine.handle_timeout(token),
-            Input::Done(id, Ok(body)) => machine.respond(&id, body),
+            Input::Done(id, Ok(Response::Buffered(body))) => machine.respond(&id, body),
+            Input::Done(id, Ok(Response::Streamed { content_type, chunks })) => {
+                streams.insert(id.clone(), chunks);
+                machine.respond_streaming(&id, content_type)
+            }
             Input::Done(id, Err(report)) => machine.respond_error(&id, report),
         };
     }

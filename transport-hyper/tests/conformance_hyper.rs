@@ -7,11 +7,13 @@ mod conformance;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use bytes::Bytes;
 use conformance::{Driver, Handler};
+use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::runtime::RuntimeConfig;
 use lambda_sansio::telemetry::{Subscription, TelemetryRecord};
-use lambda_sansio_hyper::{run_with, Event, Extension, TelemetryListener};
+use lambda_sansio_hyper::{run_responses_with, run_with, Event, Extension, Response, TelemetryListener};
 
 struct Hyper;
 
@@ -71,6 +73,27 @@ impl Driver for Hyper {
             });
         });
         (receive.recv().unwrap(), records)
+    }
+
+    fn start_streaming_runtime(config: RuntimeConfig) -> JoinHandle<Result<(), String>> {
+        std::thread::spawn(move || {
+            let handler = |payload: Bytes, _| async move {
+                let fail = &payload[..] == b"\"fail\"";
+                let (send, chunks) = tokio::sync::mpsc::channel(4);
+                tokio::spawn(async move {
+                    let count = if fail { 2 } else { conformance::STREAM.len() };
+                    for chunk in &conformance::STREAM[..count] {
+                        let _ = send.send(Ok(Bytes::from_static(chunk.as_bytes()))).await;
+                    }
+                    if fail {
+                        let _ = send.send(Err(HandlerError::new("Function.StreamBroke", "mid-stream"))).await;
+                    }
+                });
+                let content_type = Some(http::HeaderValue::from_static("text/plain"));
+                Ok::<_, HandlerError>(Response::Streamed { content_type, chunks })
+            };
+            runtime().block_on(run_responses_with(config, handler)).map_err(|e| e.to_string())
+        })
     }
 }
 

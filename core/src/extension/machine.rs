@@ -190,7 +190,7 @@ impl ExtensionMachine {
                 if let Phase::Busy(_, attempt) = &mut self.phase {
                     attempt.sent();
                 }
-                Some(Outbound { token: TOKEN, call, body: BodyMode::Buffered, request })
+                Some(Outbound { token: TOKEN, call, body: BodyMode::Buffered, request_id: None, request })
             }
             Err(error) => {
                 self.fail(error);

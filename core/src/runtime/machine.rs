@@ -187,10 +187,14 @@ impl RuntimeMachine {
         match self.build(work) {
             Ok((body, request)) => {
                 let call = work.call();
+                let request_id = match work {
+                    Work::Answer(active, _) => Some(active.request_id.clone()),
+                    Work::Next | Work::InitError(_) => None,
+                };
                 if let Some(attempt) = self.slots[index].attempt_mut() {
                     attempt.sent();
                 }
-                Some(Outbound { token: token_of(index), call, body, request })
+                Some(Outbound { token: token_of(index), call, body, request_id, request })
             }
             Err(error) => {
                 self.fail(error);

@@ -42,7 +42,14 @@ pub(crate) trait Driver {
     /// Starts a telemetry listener; returns its destination and the records
     /// it receives.
     fn listen_telemetry() -> (String, Arc<Mutex<Vec<TelemetryRecord>>>);
+    /// Starts a runtime whose handler streams [`STREAM`] as three chunks; for
+    /// the payload `"fail"` it streams two chunks and then fails with
+    /// `Function.StreamBroke`.
+    fn start_streaming_runtime(config: RuntimeConfig) -> JoinHandle<Result<(), String>>;
 }
+
+/// The chunks a streaming handler sends.
+pub(crate) const STREAM: [&str; 3] = ["hello ", "streamed ", "world"];
 
 fn handler(f: impl Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static) -> Handler {
     Arc::new(f)
@@ -242,6 +249,18 @@ pub(crate) async fn an_extension_gets_invokes_telemetry_and_shutdown<D: Driver>(
     );
 }
 
+pub(crate) async fn streamed_responses_and_mid_stream_errors<D: Driver>() {
+    let emulator = emulator(EmulatorConfig::default()).await;
+    D::start_streaming_runtime(config_for(&emulator, Mode::Classic));
+    assert_eq!(invoke(&emulator, "\"ok\"").await, response("hello streamed world"));
+    let outcome = invoke(&emulator, "\"fail\"").await;
+    let InvokeOutcome::Error(error_type, body) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(error_type, "Function.StreamBroke");
+    assert!(!body.is_empty(), "the error body trailer arrived");
+    // The connection closed after the stream; the next invocation still works.
+    assert_eq!(invoke(&emulator, "\"ok\"").await, response("hello streamed world"));
+}
+
 /// The cargo-lambda version the interop scenario uses.
 const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
 
@@ -362,6 +381,7 @@ macro_rules! suite {
             a_403_on_an_answer_stops_the_runtime,
             a_late_answer_gets_410_and_the_runtime_goes_on,
             an_extension_gets_invokes_telemetry_and_shutdown,
+            streamed_responses_and_mid_stream_errors,
             against_cargo_lambda,
         );
     };
