@@ -16,6 +16,7 @@ pub mod extension;
 mod handler;
 pub mod http1;
 pub mod runtime;
+pub mod shutdown;
 pub mod telemetry;
 
 pub use extension::{Event, Extension, ExtensionRunError};
@@ -24,4 +25,5 @@ pub use lambda_sansio::context::{Context, HandlerError};
 pub use runtime::{
     config_from_env, report_init_error, run, run_responses, run_responses_with, run_with, RunError,
 };
+pub use shutdown::on_sigterm;
 pub use telemetry::TelemetryListener;

@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod extension;
 pub mod oneshot;
 pub mod runtime;
+pub mod shutdown;
 pub mod telemetry;
 
 pub use client::Chunks;
@@ -17,4 +18,5 @@ pub use lambda_sansio::context::{Context, HandlerError};
 pub use runtime::{
     config_from_env, report_init_error, run, run_responses, run_responses_with, run_with, Response, RunError,
 };
+pub use shutdown::on_sigterm;
 pub use telemetry::TelemetryListener;
