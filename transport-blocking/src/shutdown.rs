@@ -53,7 +53,7 @@ where
             Some(_) => {}
         }
     }
-    let mut signals = Signals::new([SIGTERM]).map_err(|e| RunError::Thread(e))?;
+    let mut signals = Signals::new([SIGTERM]).map_err(RunError::Thread)?;
     machine.ready()?;
     let poll = machine.poll_request();
     thread::Builder::new()
