@@ -9,6 +9,8 @@ pub mod emulator;
 pub mod extension;
 pub mod oneshot;
 pub mod runtime;
+#[cfg(feature = "tower")]
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 

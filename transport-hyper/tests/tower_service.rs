@@ -1,0 +1,54 @@
+//! A `tower::Service` as the handler (feature `tower`).
+
+#![allow(clippy::unwrap_used)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use lambda_sansio::runtime::RuntimeConfig;
+use lambda_sansio::ApiAddress;
+use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_hyper::service::{run_service_with, LambdaRequest};
+use lambda_sansio_hyper::HandlerError;
+
+/// Upper-cases the payload; refuses an empty one.
+#[derive(Clone)]
+struct Shout;
+
+impl tower_service::Service<LambdaRequest> for Shout {
+    type Response = Bytes;
+    type Error = HandlerError;
+    type Future = Pin<Box<dyn Future<Output = Result<Bytes, HandlerError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), HandlerError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: LambdaRequest) -> Self::Future {
+        Box::pin(async move {
+            if request.payload.is_empty() {
+                return Err(HandlerError::new("Function.Empty", "nothing to shout"));
+            }
+            Ok(Bytes::from(request.payload.to_ascii_uppercase()))
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_answers_invocations() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let config = RuntimeConfig::new(ApiAddress::parse(&emulator.runtime_api()).unwrap());
+    tokio::spawn(run_service_with(config, Shout));
+    let invoke = |payload: &'static [u8]| {
+        tokio::time::timeout(Duration::from_secs(20), emulator.invoke(Bytes::from_static(payload)))
+    };
+    assert_eq!(
+        invoke(b"\"hey\"").await.unwrap().unwrap(),
+        InvokeOutcome::Response(Bytes::from_static(b"\"HEY\""))
+    );
+    let outcome = invoke(b"").await.unwrap().unwrap();
+    assert!(matches!(outcome, InvokeOutcome::Error(ref t, _) if t == "Function.Empty"), "{outcome:?}");
+}
