@@ -19,6 +19,8 @@ use lambda_sansio_blocking::{run_responses_with, run_with, Event, Extension, Res
 struct Blocking;
 
 impl Driver for Blocking {
+    const EXAMPLES: &'static str = "blocking";
+
     fn start_runtime(config: RuntimeConfig, handler: Handler) -> JoinHandle<Result<(), String>> {
         std::thread::spawn(move || {
             run_with(config, move |payload, context| handler(payload, context)).map_err(|e| e.to_string())

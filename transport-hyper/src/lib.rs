@@ -18,7 +18,8 @@ pub use client::Chunks;
 pub use extension::{Event, Extension, ExtensionRunError};
 pub use lambda_sansio::context::{Context, HandlerError};
 pub use runtime::{
-    config_from_env, report_init_error, run, run_responses, run_responses_with, run_with, Response, RunError,
+    config_from_env, json, report_init_error, run, run_responses, run_responses_with, run_with, Response,
+    RunError,
 };
 pub use shutdown::on_sigterm;
 pub use telemetry::TelemetryListener;

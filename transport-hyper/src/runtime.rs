@@ -242,3 +242,29 @@ fn set_trace_env(trace_id: Option<&str>) {
         None => std::env::remove_var("_X_AMZN_TRACE_ID"),
     }
 }
+
+/// Wraps an async JSON handler as a bytes handler: the payload is
+/// deserialised into `T`, the result serialised; a malformed event is a
+/// handler error for that invocation.
+pub fn json<T, R, F, Fut>(
+    handler: F,
+) -> impl Fn(Bytes, Context) -> std::pin::Pin<Box<dyn Future<Output = Result<Bytes, HandlerError>> + Send>>
+       + Send
+       + Sync
+       + 'static
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + 'static,
+    F: Fn(T, Context) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    move |payload: Bytes, context: Context| {
+        let handler = Arc::clone(&handler);
+        Box::pin(async move {
+            let event: T = serde_json::from_slice(&payload)?;
+            let response = handler(event, context).await?;
+            Ok(Bytes::from(serde_json::to_vec(&response)?))
+        })
+    }
+}

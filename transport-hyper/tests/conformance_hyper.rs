@@ -22,6 +22,8 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 impl Driver for Hyper {
+    const EXAMPLES: &'static str = "hyper";
+
     fn start_runtime(config: RuntimeConfig, handler: Handler) -> JoinHandle<Result<(), String>> {
         std::thread::spawn(move || {
             let adapted = move |payload, context| {

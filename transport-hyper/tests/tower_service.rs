@@ -52,3 +52,22 @@ async fn a_service_answers_invocations() {
     let outcome = invoke(b"").await.unwrap().unwrap();
     assert!(matches!(outcome, InvokeOutcome::Error(ref t, _) if t == "Function.Empty"), "{outcome:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_handlers_decode_events_and_encode_results() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let config = RuntimeConfig::new(ApiAddress::parse(&emulator.runtime_api()).unwrap());
+    let add = lambda_sansio_hyper::json(|numbers: Vec<i64>, _| async move {
+        Ok::<_, HandlerError>(numbers.iter().sum::<i64>())
+    });
+    tokio::spawn(lambda_sansio_hyper::run_with(config, add));
+    let invoke = |payload: &'static [u8]| {
+        tokio::time::timeout(Duration::from_secs(20), emulator.invoke(Bytes::from_static(payload)))
+    };
+    assert_eq!(
+        invoke(b"[1,2,39]").await.unwrap().unwrap(),
+        InvokeOutcome::Response(Bytes::from_static(b"42"))
+    );
+    let outcome = invoke(b"\"not numbers\"").await.unwrap().unwrap();
+    assert!(matches!(outcome, InvokeOutcome::Error(ref t, _) if t == "Function.Error"), "{outcome:?}");
+}

@@ -27,6 +27,10 @@ pub(crate) type Handler = Arc<dyn Fn(Bytes, &Context) -> Result<Bytes, HandlerEr
 
 /// A transport under test.
 pub(crate) trait Driver {
+    /// The prefix of this transport's example binaries (`<prefix>_echo`,
+    /// `<prefix>_graceful`).
+    const EXAMPLES: &'static str;
+
     /// Starts the runtime driver on its own thread; the handle yields its
     /// result (an error as text) when it stops.
     fn start_runtime(config: RuntimeConfig, handler: Handler) -> JoinHandle<Result<(), String>>;
@@ -261,6 +265,34 @@ pub(crate) async fn streamed_responses_and_mid_stream_errors<D: Driver>() {
     assert_eq!(invoke(&emulator, "\"ok\"").await, response("hello streamed world"));
 }
 
+/// A transport's example binary, built by `cargo test`.
+fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().and_then(|deps| deps.parent()).unwrap().join("examples").join(name);
+    assert!(path.exists(), "{} is not built: run the tests with `cargo test`", path.display());
+    path
+}
+
+async fn run_and_stop(example_name: &str) -> (Option<std::process::ExitStatus>, bool) {
+    let config = EmulatorConfig { bootstrap: Some(example(example_name)), ..EmulatorConfig::default() };
+    let emulator = Emulator::start(config).await.unwrap();
+    assert_eq!(invoke(&emulator, "{}").await, response("{}"));
+    let report = emulator.shutdown().await;
+    let (_, status, killed) = &report.processes[0];
+    (*status, *killed)
+}
+
+pub(crate) async fn the_sigterm_hook_runs_and_the_function_exits_cleanly<D: Driver>() {
+    let (status, killed) = run_and_stop(&format!("{}_graceful", D::EXAMPLES)).await;
+    assert!(!killed, "{status:?}");
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "the hook ran and exited 0: {status:?}");
+}
+
+pub(crate) async fn without_the_sigterm_helper_a_lone_runtime_is_killed<D: Driver>() {
+    let (status, killed) = run_and_stop(&format!("{}_echo", D::EXAMPLES)).await;
+    assert!(killed, "{status:?}");
+}
+
 /// The cargo-lambda version the interop scenario uses.
 const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
 
@@ -382,6 +414,8 @@ macro_rules! suite {
             a_late_answer_gets_410_and_the_runtime_goes_on,
             an_extension_gets_invokes_telemetry_and_shutdown,
             streamed_responses_and_mid_stream_errors,
+            the_sigterm_hook_runs_and_the_function_exits_cleanly,
+            without_the_sigterm_helper_a_lone_runtime_is_killed,
             against_cargo_lambda,
         );
     };
