@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use lambda_sansio::extension::{EventType, ExtensionConfig, ExtensionEvent, ExtensionMachine};
-use lambda_sansio::runtime::{Mode, Rejection, RuntimeConfig, RuntimeEvent, RuntimeMachine};
+use lambda_sansio::runtime::{Mode, RuntimeConfig, RuntimeEvent, RuntimeMachine};
 use lambda_sansio::telemetry::{Buffering, RecordCategory, Subscription, SubscriptionApi};
 use lambda_sansio::{
     ApiAddress, ErrorReport, ExtensionName, RequestId, RetryPolicy, Token, TransportError, TransportErrorKind,
@@ -168,9 +168,7 @@ fn runtime_session(max: u16, replies: &[Reply], moves: &[HostMove]) {
                 RuntimeEvent::Answered { request_id } | RuntimeEvent::StreamLost { request_id, .. } => {
                     assert!(open.remove(&request_id), "closed a delivery that was not open");
                 }
-                RuntimeEvent::Rejected { request_id, rejection, call, .. } => {
-                    let replaced = rejection == Rejection::PayloadTooLarge
-                        && call == lambda_sansio::Call::RuntimeResponse;
+                RuntimeEvent::Rejected { request_id, replaced, .. } => {
                     if !replaced {
                         assert!(open.remove(&request_id), "closed a delivery that was not open");
                     }

@@ -213,6 +213,44 @@ fn response_413_is_replaced_by_a_size_error_report_for_the_same_invocation() {
 }
 
 #[test]
+fn a_streamed_response_refused_as_too_large_is_replaced_too() {
+    let mut machine = classic();
+    invoke(&mut machine, "r1");
+    machine.respond_streaming(&id("r1"), None).unwrap();
+    let (out, _) = poll(&mut machine);
+    assert_eq!(out.body, BodyMode::Streamed);
+    machine.handle_response(out.token, error_answer(413, "RequestEntityTooLarge")).unwrap();
+    assert!(matches!(machine.poll_event(), Some(RuntimeEvent::Rejected { replaced: true, .. })));
+    let (_, parsed) = poll(&mut machine);
+    assert!(
+        matches!(parsed, ParsedCall::InvocationError { ref error_type, .. } if error_type == "Function.ResponseSizeTooLarge")
+    );
+}
+
+#[test]
+fn only_a_replaced_rejection_says_so() {
+    for (status, error_type, answer_error) in [
+        (410, "InvokeTimeout", false),
+        (400, "InvalidRequestID", false),
+        (413, "RequestEntityTooLarge", true),
+    ] {
+        let mut machine = classic();
+        invoke(&mut machine, "r1");
+        if answer_error {
+            machine.respond_error(&id("r1"), ErrorReport::new("E", "m")).unwrap();
+        } else {
+            machine.respond(&id("r1"), Bytes::new()).unwrap();
+        }
+        let (out, _) = poll(&mut machine);
+        machine.handle_response(out.token, error_answer(status, error_type)).unwrap();
+        assert!(
+            matches!(machine.poll_event(), Some(RuntimeEvent::Rejected { replaced: false, .. })),
+            "{status}"
+        );
+    }
+}
+
+#[test]
 fn a_413_on_the_error_report_itself_does_not_loop() {
     rejected_then_next(413, "RequestEntityTooLarge", Rejection::PayloadTooLarge, true);
 }

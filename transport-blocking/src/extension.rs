@@ -1,18 +1,21 @@
 //! The extension driver: moves the core [`ExtensionMachine`]'s requests over
-//! one blocking connection and hands events to the caller.
+//! one blocking connection and hands events to the caller. What to do after
+//! each event is decided by core ([`host`]).
 
 use std::thread;
 
+use lambda_sansio::context::HandlerError;
+use lambda_sansio::extension::host::{self, HostEvent, Next};
 use lambda_sansio::extension::{
     EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine, InvokeEvent,
     ShutdownEvent,
 };
+use lambda_sansio::runtime::ConfigError;
 use lambda_sansio::telemetry::Subscription;
 use lambda_sansio::{ApiAddress, ExtensionName};
 
 use crate::http1::Connection;
 use crate::runtime::{RunError, MAX_EVENT};
-use lambda_sansio::context::HandlerError;
 
 /// What the extension is told.
 #[derive(Debug)]
@@ -51,13 +54,14 @@ impl Extension {
     /// An extension named `name` (its executable's file name, for an
     /// external one) receiving `events`, against `AWS_LAMBDA_RUNTIME_API`.
     pub fn new(name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
-        let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
+        let api =
+            std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::from(ConfigError::MissingApi))?;
         Self::with_api(&api, name, events)
     }
 
     /// The same against an explicit API address (`host:port` or a URL).
     pub fn with_api(api: &str, name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
-        let address = ApiAddress::parse(api).map_err(RunError::from)?;
+        let address = ApiAddress::parse(api).map_err(|e| RunError::from(ConfigError::from(e)))?;
         Ok(Self {
             config: ExtensionConfig::new(address, ExtensionName::new(name)?, events),
             subscription: None,
@@ -77,53 +81,52 @@ impl Extension {
     where
         F: FnMut(Event<'_>) -> Result<(), HandlerError>,
     {
-        let authority = self.config.address.authority().as_str().to_owned();
+        let mut connection = Connection::new(self.config.address.authority().as_str(), MAX_EVENT);
         let mut machine = ExtensionMachine::new(self.config);
-        let mut connection = Connection::new(authority, MAX_EVENT);
         let mut subscription = self.subscription;
         loop {
-            while let Some(out) = machine.poll_request() {
-                let _ = match connection.send(&out.request) {
-                    Ok(response) => machine.handle_response(out.token, response),
-                    Err(error) => machine.handle_transport_error(out.token, error),
-                };
-            }
-            while let Some(timer) = machine.poll_timeout() {
-                thread::sleep(timer.after);
-                let _ = machine.handle_timeout(timer.token);
-            }
-            let Some(event) = machine.poll_event() else {
-                return match machine.exit_reason() {
-                    Some(reason) => exit(reason.clone()),
-                    None => Err(ExtensionRunError::Reported),
-                };
-            };
-            let result = match event {
-                ExtensionEvent::Registered(_) => match subscription.take() {
-                    Some(subscription) => machine.subscribe(subscription),
-                    None => machine.ready(),
-                },
-                ExtensionEvent::Subscribed => machine.ready(),
-                ExtensionEvent::SubscriptionRejected { status, server } => {
-                    eprintln!("lambda-sansio: telemetry subscription refused ({status}): {server}");
-                    machine.ready()
-                }
-                ExtensionEvent::Invoke(invoke) => match on_event(Event::Invoke(&invoke)) {
-                    Ok(()) => machine.event_done(),
-                    Err(HandlerError(report)) => machine.exit_error(report),
-                },
-                ExtensionEvent::Unknown { .. } => machine.event_done(),
-                ExtensionEvent::Shutdown(shutdown) => match on_event(Event::Shutdown(&shutdown)) {
-                    Ok(()) => machine.exit(),
-                    Err(HandlerError(report)) => machine.exit_error(report),
-                },
-                ExtensionEvent::Exit(reason) => return exit(reason),
-            };
-            if let Err(error) = result {
-                if error.is_fatal() {
-                    return Err(error.into());
+            let event = pump(&mut machine, &mut connection)?;
+            match host::advance(&mut machine, event, &mut subscription)? {
+                Next::Continue => {}
+                Next::Exit(reason) => return exit(reason),
+                Next::Deliver(event) => {
+                    let outcome = match &event {
+                        HostEvent::Invoke(invoke) => on_event(Event::Invoke(invoke)),
+                        HostEvent::Shutdown(shutdown) => on_event(Event::Shutdown(shutdown)),
+                    };
+                    host::complete(&mut machine, &event, outcome.map_err(|HandlerError(report)| report))?;
                 }
             }
+        }
+    }
+}
+
+/// Sends what the machine asks for, waits out its timers, and returns its
+/// next event.
+pub(crate) fn pump(
+    machine: &mut ExtensionMachine,
+    connection: &mut Connection,
+) -> Result<ExtensionEvent, ExtensionRunError> {
+    loop {
+        if let Some(event) = machine.poll_event() {
+            return Ok(event);
+        }
+        let mut progressed = false;
+        while let Some(out) = machine.poll_request() {
+            progressed = true;
+            let _ = match connection.send(&out.request) {
+                Ok(response) => machine.handle_response(out.token, response),
+                Err(error) => machine.handle_transport_error(out.token, error),
+            };
+        }
+        while let Some(timer) = machine.poll_timeout() {
+            progressed = true;
+            thread::sleep(timer.after);
+            let _ = machine.handle_timeout(timer.token);
+        }
+        // An event, if one came, is returned at the top of the loop.
+        if !progressed && !machine.has_event() {
+            return Err(RunError::Stalled.into());
         }
     }
 }

@@ -6,19 +6,17 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use lambda_sansio::runtime::{
-    ExitReason, Mode, ModeError, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
-};
-use lambda_sansio::{
-    AddressError, ApiAddress, BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError,
-};
-
 use std::collections::HashMap;
+
+use bytes::Bytes;
+use lambda_sansio::context::{Context, HandlerError};
+use lambda_sansio::runtime::{
+    ConfigError, ExitReason, Mode, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
+};
+use lambda_sansio::{BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError};
 
 use crate::handler::{call, stream_frames, Chunks, Response};
 use crate::http1::Connection;
-use lambda_sansio::context::{Context, HandlerError};
 
 /// Largest answer body read from the platform: an event is at most
 /// 6 MiB + 100 bytes; a little slack for headers of oversized emulators.
@@ -27,15 +25,9 @@ pub const MAX_EVENT: usize = 6 * 1024 * 1024 + 4096;
 /// Why the runtime stopped or could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// `AWS_LAMBDA_RUNTIME_API` is missing.
-    #[error("AWS_LAMBDA_RUNTIME_API is not set")]
-    MissingApi,
-    /// `AWS_LAMBDA_RUNTIME_API` is unusable.
+    /// The Lambda environment variables are missing or unusable.
     #[error(transparent)]
-    Address(#[from] AddressError),
-    /// `AWS_LAMBDA_MAX_CONCURRENCY` is unusable.
-    #[error(transparent)]
-    Mode(#[from] ModeError),
+    Config(#[from] ConfigError),
     /// The machine stopped on a fatal error.
     #[error(transparent)]
     Fatal(#[from] RuntimeError),
@@ -54,10 +46,11 @@ pub enum RunError {
 /// The runtime's settings from the Lambda environment
 /// (`AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_MAX_CONCURRENCY`).
 pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
-    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
-    let mut config = RuntimeConfig::new(ApiAddress::parse(&api)?);
-    config.mode = Mode::from_max_concurrency(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref())?;
-    Ok(config)
+    let var = |name| std::env::var(name).ok();
+    Ok(RuntimeConfig::from_env_values(
+        var("AWS_LAMBDA_RUNTIME_API").as_deref(),
+        var("AWS_LAMBDA_MAX_CONCURRENCY").as_deref(),
+    )?)
 }
 
 /// Runs `handler` for every invocation, configured from the environment.

@@ -2,12 +2,13 @@
 
 use std::thread;
 
-use lambda_sansio::extension::{ExtensionConfig, ExtensionEvent, ExtensionMachine};
+use lambda_sansio::extension::{ExitReason, ExtensionConfig, ExtensionEvent, ExtensionMachine};
+use lambda_sansio::runtime::ConfigError;
 use lambda_sansio::{ApiAddress, ExtensionName};
 use signal_hook::consts::SIGTERM;
 use signal_hook::iterator::Signals;
 
-use crate::extension::ExtensionRunError;
+use crate::extension::{pump, ExtensionRunError};
 use crate::http1::Connection;
 use crate::runtime::{RunError, MAX_EVENT};
 
@@ -22,58 +23,40 @@ pub fn on_sigterm<F>(hook: F) -> Result<(), ExtensionRunError>
 where
     F: FnOnce() + Send + 'static,
 {
-    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
-    let address = ApiAddress::parse(&api).map_err(RunError::from)?;
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::from(ConfigError::MissingApi))?;
+    let address = ApiAddress::parse(&api).map_err(|e| RunError::from(ConfigError::from(e)))?;
     let name = ExtensionName::new(GRACEFUL_SHUTDOWN_EXTENSION)?;
     let mut connection = Connection::new(address.authority().as_str(), MAX_EVENT);
     let mut machine = ExtensionMachine::new(ExtensionConfig::new(address, name, &[]));
-    // Register, then send the first (never answered) event poll.
-    loop {
-        while let Some(out) = machine.poll_request() {
-            let _ = match connection.send(&out.request) {
-                Ok(response) => machine.handle_response(out.token, response),
-                Err(error) => machine.handle_transport_error(out.token, error),
-            };
-        }
-        while let Some(timer) = machine.poll_timeout() {
-            thread::sleep(timer.after);
-            let _ = machine.handle_timeout(timer.token);
-        }
-        match machine.poll_event() {
-            Some(ExtensionEvent::Registered(_)) => break,
-            Some(ExtensionEvent::Exit(_)) | None => {
-                return Err(machine.exit_reason().map_or(
-                    ExtensionRunError::Reported,
-                    |reason| match reason {
-                        lambda_sansio::extension::ExitReason::Fatal(error) => error.clone().into(),
-                        _ => ExtensionRunError::Reported,
-                    },
-                ));
-            }
-            Some(_) => {}
+    match pump(&mut machine, &mut connection)? {
+        ExtensionEvent::Registered(_) => {}
+        _ => {
+            return Err(match machine.exit_reason() {
+                Some(ExitReason::Fatal(error)) => error.clone().into(),
+                _ => ExtensionRunError::Reported,
+            });
         }
     }
     let mut signals = Signals::new([SIGTERM]).map_err(RunError::Thread)?;
     machine.ready()?;
     let poll = machine.poll_request();
+    let keep_polling = move || {
+        // The event poll stays open for the process lifetime: an extension
+        // with no events is never sent one.
+        if let Some(out) = poll {
+            let _ = connection.send(&out.request);
+        }
+    };
     thread::Builder::new()
-        .name("lambda-sigterm".into())
-        .spawn(move || {
-            // The extension's event poll: it stays open for the process lifetime
-            // (an extension with no events is never sent one).
-            if let Some(out) = poll {
-                let _ = connection.send(&out.request);
-            }
-        })
+        .name("lambda-sigterm-poll".into())
+        .spawn(keep_polling)
         .map_err(RunError::Thread)?;
-    thread::Builder::new()
-        .name("lambda-sigterm-hook".into())
-        .spawn(move || {
-            if signals.forever().next().is_some() {
-                hook();
-                std::process::exit(0);
-            }
-        })
-        .map_err(RunError::Thread)?;
+    let on_signal = move || {
+        if signals.forever().next().is_some() {
+            hook();
+            std::process::exit(0);
+        }
+    };
+    thread::Builder::new().name("lambda-sigterm-hook".into()).spawn(on_signal).map_err(RunError::Thread)?;
     Ok(())
 }

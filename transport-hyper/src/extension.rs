@@ -1,13 +1,15 @@
 //! The async extension driver: the core [`ExtensionMachine`] over one hyper
-//! connection.
+//! connection. What to do after each event is decided by core ([`host`]).
 
 use std::future::Future;
 
 use lambda_sansio::context::HandlerError;
+use lambda_sansio::extension::host::{self, HostEvent, Next};
 use lambda_sansio::extension::{
     EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine, InvokeEvent,
     ShutdownEvent,
 };
+use lambda_sansio::runtime::ConfigError;
 use lambda_sansio::telemetry::Subscription;
 use lambda_sansio::{ApiAddress, ExtensionName};
 
@@ -51,13 +53,14 @@ impl Extension {
     /// An extension named `name` receiving `events`, against
     /// `AWS_LAMBDA_RUNTIME_API`.
     pub fn new(name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
-        let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
+        let api =
+            std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::from(ConfigError::MissingApi))?;
         Self::with_api(&api, name, events)
     }
 
     /// The same against an explicit API address.
     pub fn with_api(api: &str, name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
-        let address = ApiAddress::parse(api).map_err(RunError::from)?;
+        let address = ApiAddress::parse(api).map_err(|e| RunError::from(ConfigError::from(e)))?;
         Ok(Self {
             config: ExtensionConfig::new(address, ExtensionName::new(name)?, events),
             subscription: None,
@@ -81,48 +84,48 @@ impl Extension {
         let mut machine = ExtensionMachine::new(self.config);
         let mut subscription = self.subscription;
         loop {
-            while let Some(out) = machine.poll_request() {
-                let _ = match client.send(out.request).await {
-                    Ok(response) => machine.handle_response(out.token, response),
-                    Err(error) => machine.handle_transport_error(out.token, error),
-                };
-            }
-            while let Some(timer) = machine.poll_timeout() {
-                tokio::time::sleep(timer.after).await;
-                let _ = machine.handle_timeout(timer.token);
-            }
-            let Some(event) = machine.poll_event() else {
-                return match machine.exit_reason() {
-                    Some(reason) => exit(reason.clone()),
-                    None => Err(RunError::Stalled.into()),
-                };
-            };
-            let result = match event {
-                ExtensionEvent::Registered(_) => match subscription.take() {
-                    Some(subscription) => machine.subscribe(subscription),
-                    None => machine.ready(),
-                },
-                ExtensionEvent::Subscribed => machine.ready(),
-                ExtensionEvent::SubscriptionRejected { status, server } => {
-                    eprintln!("lambda-sansio: telemetry subscription refused ({status}): {server}");
-                    machine.ready()
-                }
-                ExtensionEvent::Invoke(invoke) => match on_event(Event::Invoke(invoke)).await {
-                    Ok(()) => machine.event_done(),
-                    Err(HandlerError(report)) => machine.exit_error(report),
-                },
-                ExtensionEvent::Unknown { .. } => machine.event_done(),
-                ExtensionEvent::Shutdown(shutdown) => match on_event(Event::Shutdown(shutdown)).await {
-                    Ok(()) => machine.exit(),
-                    Err(HandlerError(report)) => machine.exit_error(report),
-                },
-                ExtensionEvent::Exit(reason) => return exit(reason),
-            };
-            if let Err(error) = result {
-                if error.is_fatal() {
-                    return Err(error.into());
+            let event = pump(&mut machine, &mut client).await?;
+            match host::advance(&mut machine, event, &mut subscription)? {
+                Next::Continue => {}
+                Next::Exit(reason) => return exit(reason),
+                Next::Deliver(event) => {
+                    let outcome = match &event {
+                        HostEvent::Invoke(invoke) => on_event(Event::Invoke(invoke.clone())).await,
+                        HostEvent::Shutdown(shutdown) => on_event(Event::Shutdown(shutdown.clone())).await,
+                    };
+                    host::complete(&mut machine, &event, outcome.map_err(|HandlerError(report)| report))?;
                 }
             }
+        }
+    }
+}
+
+/// Sends what the machine asks for, waits out its timers, and returns its
+/// next event.
+pub(crate) async fn pump(
+    machine: &mut ExtensionMachine,
+    client: &mut Client,
+) -> Result<ExtensionEvent, ExtensionRunError> {
+    loop {
+        if let Some(event) = machine.poll_event() {
+            return Ok(event);
+        }
+        let mut progressed = false;
+        while let Some(out) = machine.poll_request() {
+            progressed = true;
+            let _ = match client.send(out.request).await {
+                Ok(response) => machine.handle_response(out.token, response),
+                Err(error) => machine.handle_transport_error(out.token, error),
+            };
+        }
+        while let Some(timer) = machine.poll_timeout() {
+            progressed = true;
+            tokio::time::sleep(timer.after).await;
+            let _ = machine.handle_timeout(timer.token);
+        }
+        // An event, if one came, is returned at the top of the loop.
+        if !progressed && !machine.has_event() {
+            return Err(RunError::Stalled.into());
         }
     }
 }

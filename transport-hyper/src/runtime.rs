@@ -1,21 +1,18 @@
 //! The async runtime driver: the core [`RuntimeMachine`] over hyper
 //! connections, handlers run as tokio tasks. No protocol decisions here.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::HeaderValue;
 use lambda_sansio::context::{Context, HandlerError};
 use lambda_sansio::runtime::{
-    ExitReason, Mode, ModeError, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
+    ConfigError, ExitReason, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
 };
-use lambda_sansio::{AddressError, ApiAddress, ErrorReport, RequestId, Token, TransportError};
+use lambda_sansio::{BodyMode, ErrorReport, RequestId, Token, TransportError};
 use tokio::sync::mpsc;
-
-use std::collections::HashMap;
-
-use http::HeaderValue;
-use lambda_sansio::BodyMode;
 
 use crate::client::{Chunks, Client, MAX_EVENT};
 
@@ -42,15 +39,9 @@ impl From<Bytes> for Response {
 /// Why the runtime stopped or could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// `AWS_LAMBDA_RUNTIME_API` is missing.
-    #[error("AWS_LAMBDA_RUNTIME_API is not set")]
-    MissingApi,
-    /// `AWS_LAMBDA_RUNTIME_API` is unusable.
+    /// The Lambda environment variables are missing or unusable.
     #[error(transparent)]
-    Address(#[from] AddressError),
-    /// `AWS_LAMBDA_MAX_CONCURRENCY` is unusable.
-    #[error(transparent)]
-    Mode(#[from] ModeError),
+    Config(#[from] ConfigError),
     /// The machine stopped on a fatal error.
     #[error(transparent)]
     Fatal(#[from] RuntimeError),
@@ -65,10 +56,11 @@ pub enum RunError {
 
 /// The runtime's settings from the Lambda environment.
 pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
-    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
-    let mut config = RuntimeConfig::new(ApiAddress::parse(&api)?);
-    config.mode = Mode::from_max_concurrency(std::env::var("AWS_LAMBDA_MAX_CONCURRENCY").ok().as_deref())?;
-    Ok(config)
+    let var = |name| std::env::var(name).ok();
+    Ok(RuntimeConfig::from_env_values(
+        var("AWS_LAMBDA_RUNTIME_API").as_deref(),
+        var("AWS_LAMBDA_MAX_CONCURRENCY").as_deref(),
+    )?)
 }
 
 /// Runs the async `handler` for every invocation, configured from the

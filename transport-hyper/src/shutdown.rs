@@ -3,11 +3,12 @@
 use std::future::Future;
 
 use lambda_sansio::extension::{ExitReason, ExtensionConfig, ExtensionEvent, ExtensionMachine};
+use lambda_sansio::runtime::ConfigError;
 use lambda_sansio::{ApiAddress, ExtensionName};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::client::{Client, MAX_EVENT};
-use crate::extension::ExtensionRunError;
+use crate::extension::{pump, ExtensionRunError};
 use crate::runtime::RunError;
 
 /// The name of the internal extension the helper registers.
@@ -22,37 +23,25 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
-    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::MissingApi)?;
-    let address = ApiAddress::parse(&api).map_err(RunError::from)?;
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::from(ConfigError::MissingApi))?;
+    let address = ApiAddress::parse(&api).map_err(|e| RunError::from(ConfigError::from(e)))?;
     let name = ExtensionName::new(GRACEFUL_SHUTDOWN_EXTENSION)?;
     let mut client = Client::new(address.authority().as_str(), MAX_EVENT);
     let mut machine = ExtensionMachine::new(ExtensionConfig::new(address, name, &[]));
-    loop {
-        while let Some(out) = machine.poll_request() {
-            let _ = match client.send(out.request).await {
-                Ok(response) => machine.handle_response(out.token, response),
-                Err(error) => machine.handle_transport_error(out.token, error),
-            };
-        }
-        while let Some(timer) = machine.poll_timeout() {
-            tokio::time::sleep(timer.after).await;
-            let _ = machine.handle_timeout(timer.token);
-        }
-        match machine.poll_event() {
-            Some(ExtensionEvent::Registered(_)) => break,
-            Some(ExtensionEvent::Exit(_)) | None => {
-                return Err(match machine.exit_reason() {
-                    Some(ExitReason::Fatal(error)) => error.clone().into(),
-                    _ => ExtensionRunError::Reported,
-                });
-            }
-            Some(_) => {}
+    match pump(&mut machine, &mut client).await? {
+        ExtensionEvent::Registered(_) => {}
+        _ => {
+            return Err(match machine.exit_reason() {
+                Some(ExitReason::Fatal(error)) => error.clone().into(),
+                _ => ExtensionRunError::Reported,
+            });
         }
     }
     let mut terminate = signal(SignalKind::terminate()).map_err(|_| ExtensionRunError::Reported)?;
     machine.ready()?;
     if let Some(out) = machine.poll_request() {
-        // The extension's event poll stays open for the process lifetime.
+        // The event poll stays open for the process lifetime: an extension
+        // with no events is never sent one.
         tokio::spawn(async move {
             let _ = client.send(out.request).await;
         });

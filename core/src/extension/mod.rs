@@ -2,6 +2,7 @@
 
 mod error;
 mod event;
+pub mod host;
 mod machine;
 pub mod requests;
 

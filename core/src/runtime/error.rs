@@ -92,7 +92,7 @@ pub enum Rejection {
     InvokeTimeout,
     /// `413`: the payload was too large; an error report
     /// (`Function.ResponseSizeTooLarge`) is sent instead, unless this was
-    /// already that report.
+    /// already an error report.
     PayloadTooLarge,
     /// Any other `4xx` except `403`.
     Other,

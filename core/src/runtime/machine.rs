@@ -32,6 +32,30 @@ impl RuntimeConfig {
     pub fn new(address: ApiAddress) -> Self {
         Self { address, mode: Mode::Classic, retry: RetryPolicy::default() }
     }
+
+    /// The configuration for the values of `AWS_LAMBDA_RUNTIME_API` and
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` (`None` when unset). Drivers read the
+    /// environment; core only parses.
+    pub fn from_env_values(api: Option<&str>, max_concurrency: Option<&str>) -> Result<Self, ConfigError> {
+        let api = api.ok_or(ConfigError::MissingApi)?;
+        let mut config = Self::new(ApiAddress::parse(api)?);
+        config.mode = Mode::from_max_concurrency(max_concurrency)?;
+        Ok(config)
+    }
+}
+
+/// The Lambda environment does not describe a usable runtime.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum ConfigError {
+    /// `AWS_LAMBDA_RUNTIME_API` is not set.
+    #[error("AWS_LAMBDA_RUNTIME_API is not set")]
+    MissingApi,
+    /// `AWS_LAMBDA_RUNTIME_API` is unusable.
+    #[error(transparent)]
+    Address(#[from] crate::address::AddressError),
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` is unusable.
+    #[error(transparent)]
+    Mode(#[from] super::mode::ModeError),
 }
 
 /// What the runtime machine tells its host.
@@ -59,6 +83,9 @@ pub enum RuntimeEvent {
         rejection: Rejection,
         /// The decoded error body.
         server: ServerError,
+        /// Whether an error report for the same invocation follows (a
+        /// response refused as too large); otherwise the invocation is done.
+        replaced: bool,
     },
     /// A streamed answer failed in transit. Its body is gone, so it is not
     /// resent; the platform sees a truncated stream and fails the invocation.
@@ -90,7 +117,7 @@ pub enum RuntimeEvent {
 /// | next | anything else | fatal |
 /// | answer | 2xx | [`RuntimeEvent::Answered`], next poll |
 /// | answer | 400, 410, other 4xx | [`RuntimeEvent::Rejected`], next poll |
-/// | response | 413 | [`RuntimeEvent::Rejected`], then `Function.ResponseSizeTooLarge` is reported for the same invocation |
+/// | response (buffered or streamed) | 413 | [`RuntimeEvent::Rejected`] (`replaced`), then `Function.ResponseSizeTooLarge` is reported for the same invocation |
 /// | answer | 403, 5xx, 1xx, 3xx | fatal |
 /// | init error | 2xx | exit ([`ExitReason::InitErrorReported`]) |
 /// | init error | anything else | fatal |
@@ -323,17 +350,22 @@ impl RuntimeMachine {
         }
         let server = ServerError::from_body(response.body());
         let rejection = Rejection::classify(status.as_u16(), &server);
-        let (call, replace) = match answer {
+        // A response refused as too large (buffered or streamed) is replaced
+        // by the size error report; a refused error report is final.
+        let (call, replaced) = match answer {
             Answer::Error(_) => (Call::RuntimeError, false),
-            Answer::Response(_) => (Call::RuntimeResponse, rejection == Rejection::PayloadTooLarge),
-            Answer::Streamed(_) => (Call::RuntimeResponse, false),
+            Answer::Response(_) | Answer::Streamed(_) => {
+                (Call::RuntimeResponse, rejection == Rejection::PayloadTooLarge)
+            }
         };
+        let replace = replaced;
         self.events.push_back(RuntimeEvent::Rejected {
             request_id: active.request_id.clone(),
             call,
             status: status.as_u16(),
             rejection,
             server,
+            replaced,
         });
         self.slots[index] = if replace {
             Slot::busy(Work::Answer(active, Answer::Error(requests::response_too_large_report())))

@@ -8,6 +8,6 @@ pub mod requests;
 
 pub use error::{ExitReason, Rejection, RuntimeError};
 pub use invocation::{ClientContext, CognitoIdentity, Invocation, InvocationError};
-pub use machine::{RuntimeConfig, RuntimeEvent, RuntimeMachine};
+pub use machine::{ConfigError, RuntimeConfig, RuntimeEvent, RuntimeMachine};
 pub use mode::{Mode, ModeError};
 pub use requests::stream_error_trailers;

@@ -16,8 +16,8 @@ use crate::platform::{
     ConnId, NewInvocation, Outcome, PlatformConfig, PlatformEvent, PlatformMachine, Route,
 };
 use crate::runtime::{
-    requests as rt_requests, ExitReason as RtExit, Mode, Rejection, RuntimeConfig, RuntimeError,
-    RuntimeEvent, RuntimeMachine,
+    requests as rt_requests, ExitReason as RtExit, Mode, RuntimeConfig, RuntimeError, RuntimeEvent,
+    RuntimeMachine,
 };
 use crate::telemetry::{Buffering, RecordCategory, Subscription, SubscriptionApi};
 use crate::{ApiAddress, Call, DeadlineMs, ErrorReport, ExtensionId, ExtensionName, InvocationId, RequestId};
@@ -650,9 +650,7 @@ impl World {
                             self.answer_again(&request_id);
                         }
                     }
-                    RuntimeEvent::Rejected { request_id, rejection, call, .. } => {
-                        let replaced =
-                            rejection == Rejection::PayloadTooLarge && call == Call::RuntimeResponse;
+                    RuntimeEvent::Rejected { request_id, replaced, .. } => {
                         if !replaced {
                             self.runtime.open.remove(&request_id);
                         }
