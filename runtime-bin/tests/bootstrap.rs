@@ -92,10 +92,27 @@ async fn without_a_handler_init_fails_and_invocations_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_slow_handler_times_out() {
+async fn a_slow_handler_times_out_and_the_next_invocation_gets_a_fresh_environment() {
     let config = EmulatorConfig { timeout: Duration::from_millis(500), ..EmulatorConfig::default() };
-    let emulator = start("sleep 5", config).await;
-    assert_eq!(invoke(&emulator, "{}").await, InvokeOutcome::TimedOut);
+    let emulator = start(r#"read x; [ "$x" = '"slow"' ] && sleep 5; echo "done $x""#, config).await;
+    let first_pid = emulator.runtime_pid();
+    assert_eq!(invoke(&emulator, "\"slow\"\n").await, InvokeOutcome::TimedOut);
+    assert_eq!(text(&invoke(&emulator, "\"fast\"\n").await), "done \"fast\"\n");
+    assert_ne!(emulator.runtime_pid(), first_pid, "the runtime was started again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runtime_that_dies_is_replaced_before_the_next_invocation() {
+    // The handler kills the bootstrap (its parent) for "die".
+    let emulator =
+        start(r#"read x; [ "$x" = '"die"' ] && kill -9 $PPID; echo "ok $x""#, EmulatorConfig::default())
+            .await;
+    let outcome = invoke(&emulator, "\"die\"\n").await;
+    assert!(
+        matches!(outcome, InvokeOutcome::Aborted(ref reason) if reason.contains("Runtime exited")),
+        "{outcome:?}"
+    );
+    assert_eq!(text(&invoke(&emulator, "\"live\"\n").await), "ok \"live\"\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]

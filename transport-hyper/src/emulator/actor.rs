@@ -51,10 +51,30 @@ pub(crate) enum Command {
     RuntimeExited { status: String },
     /// Start shutdown; answers with the names of the registered extensions.
     Shutdown { reason: ShutdownReason, reply: oneshot::Sender<Vec<String>> },
+    /// The supervisor stopped the old processes: start a fresh environment
+    /// (a new platform machine), then acknowledge.
+    Reset { done: oneshot::Sender<()> },
+}
+
+/// What the process supervisor is asked to do.
+pub(crate) enum Supervise {
+    /// The environment died (timeout in classic mode, runtime crash): stop
+    /// its processes and start new ones.
+    Reset,
+    /// Shut down as Lambda does and report how each process ended.
+    Shutdown { reply: oneshot::Sender<super::ShutdownReport> },
 }
 
 pub(crate) struct Actor {
     platform: PlatformMachine,
+    platform_config: PlatformConfig,
+    supervisor: mpsc::UnboundedSender<Supervise>,
+    /// Shutdown was asked for by the user: nothing is reset any more.
+    stopping: bool,
+    /// Why the environment is dead, until it is reset.
+    dead: Option<String>,
+    /// Invocations that arrived while the environment was being reset.
+    held: Vec<(Bytes, oneshot::Sender<InvokeOutcome>)>,
     pending: HashMap<ConnId, oneshot::Sender<http::Response<Bytes>>>,
     waiters: HashMap<RequestId, Waiter>,
     deadlines: BTreeMap<(Instant, u64), RequestId>,
@@ -64,7 +84,6 @@ pub(crate) struct Actor {
     memory_mb: u32,
     subscribers: Vec<(Vec<RecordCategory>, mpsc::UnboundedSender<Delivery>)>,
     events: broadcast::Sender<PlatformEvent>,
-    runtime_dead: Option<String>,
     registered: Vec<String>,
 }
 
@@ -83,10 +102,16 @@ impl Actor {
         timeout: Duration,
         memory_mb: u32,
         events: broadcast::Sender<PlatformEvent>,
+        supervisor: mpsc::UnboundedSender<Supervise>,
     ) -> Self {
         let function_arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{}", config.function_name);
         Self {
-            platform: PlatformMachine::new(config),
+            platform: PlatformMachine::new(config.clone()),
+            platform_config: config,
+            supervisor,
+            stopping: false,
+            dead: None,
+            held: Vec::new(),
             pending: HashMap::new(),
             waiters: HashMap::new(),
             deadlines: BTreeMap::new(),
@@ -96,7 +121,6 @@ impl Actor {
             memory_mb,
             subscribers: Vec::new(),
             events,
-            runtime_dead: None,
             registered: Vec::new(),
         }
     }
@@ -108,6 +132,7 @@ impl Actor {
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(Command::Shutdown { reason, reply }) => {
+                        self.stopping = true;
                         // Lambda delivers buffered telemetry before SHUTDOWN.
                         self.flush_telemetry().await;
                         self.platform.shutdown(reason, self.shutdown_deadline());
@@ -143,13 +168,20 @@ impl Actor {
                 self.publish(category, telemetry::record(kind, serde_json::Value::String(line)));
             }
             Command::RuntimeExited { status } => {
+                if self.dead.is_some() || self.stopping {
+                    return;
+                }
                 let reason = format!("Runtime exited: {status}");
-                self.runtime_dead = Some(reason.clone());
                 let ids: Vec<RequestId> = self.waiters.keys().cloned().collect();
                 for id in ids {
                     self.finish(&id, InvokeOutcome::Aborted(reason.clone()));
                 }
                 self.platform.shutdown(ShutdownReason::Failure, self.shutdown_deadline());
+                self.dead = Some(reason);
+            }
+            Command::Reset { done } => {
+                self.reset();
+                let _ = done.send(());
             }
             Command::Shutdown { .. } => {}
         }
@@ -172,13 +204,36 @@ impl Actor {
         let _ = tokio::time::timeout(Duration::from_secs(1), all).await;
     }
 
+    /// A fresh environment: a new platform machine; what belonged to the old
+    /// one (parked polls, subscriptions, deadlines) is dropped; held
+    /// invocations go to the new one.
+    fn reset(&mut self) {
+        self.platform = PlatformMachine::new(self.platform_config.clone());
+        self.pending.clear();
+        self.deadlines.clear();
+        self.subscribers.clear();
+        self.registered.clear();
+        self.dead = None;
+        for (payload, reply) in std::mem::take(&mut self.held) {
+            self.invoke(payload, reply);
+        }
+    }
+
     fn shutdown_deadline(&self) -> DeadlineMs {
         DeadlineMs(epoch_ms(SystemTime::now()) + 2_000)
     }
 
     fn invoke(&mut self, payload: Bytes, reply: oneshot::Sender<InvokeOutcome>) {
-        if let Some(reason) = &self.runtime_dead {
-            let _ = reply.send(InvokeOutcome::Aborted(reason.clone()));
+        if self.stopping {
+            let _ = reply.send(InvokeOutcome::Aborted("the emulator is shutting down".into()));
+            return;
+        }
+        if self.dead.is_some() {
+            // A dead environment is replaced, as Lambda does, before this runs.
+            if self.held.is_empty() {
+                let _ = self.supervisor.send(Supervise::Reset);
+            }
+            self.held.push((payload, reply));
             return;
         }
         let request_id = self.ids.request_id();
@@ -232,6 +287,9 @@ impl Actor {
                 let _ = self.events.send(event);
             }
             if !moved {
+                if self.platform.is_shutting_down() && !self.stopping && self.dead.is_none() {
+                    self.dead = Some("the environment shut down after a timeout".into());
+                }
                 return;
             }
         }

@@ -43,7 +43,7 @@ pub use actor::InvokeOutcome;
 pub use faults::{Fault, FaultRule};
 pub use server::INVOKE_PATH;
 
-use actor::{Actor, Command, Source};
+use actor::{Actor, Command, Source, Supervise};
 use process::Running;
 
 /// How to run the function.
@@ -134,14 +134,19 @@ pub struct ShutdownReport {
 
 /// A running emulator. Dropping it kills the processes; call
 /// [`shutdown`](Self::shutdown) for the orderly SHUTDOWN/SIGTERM sequence.
+///
+/// Like Lambda, it replaces an environment that died (a classic-mode
+/// timeout, a runtime that exited) before the next invocation: old
+/// processes are stopped, a fresh platform is started, the extensions and
+/// the bootstrap are launched again.
 pub struct Emulator {
     address: SocketAddr,
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<PlatformEvent>,
-    runtime: Option<Running>,
-    extensions: Vec<Running>,
+    supervisor: mpsc::UnboundedSender<Supervise>,
     server: tokio::task::JoinHandle<()>,
     first_next: Arc<std::sync::OnceLock<Duration>>,
+    runtime_pid: Arc<std::sync::Mutex<Option<u32>>>,
 }
 
 impl Emulator {
@@ -167,9 +172,11 @@ impl Emulator {
             external_extensions: names,
             ..PlatformConfig::new(config.function_name.clone())
         };
-        let (events, mut watch_events) = broadcast::channel(1024);
+        let (events, _) = broadcast::channel(1024);
         let (commands, receiver) = mpsc::unbounded_channel();
-        let actor = Actor::new(platform, config.timeout, config.memory_mb, events.clone());
+        let (supervisor, requests) = mpsc::unbounded_channel();
+        let actor =
+            Actor::new(platform, config.timeout, config.memory_mb, events.clone(), supervisor.clone());
         tokio::spawn(actor.run(receiver));
         let server = Arc::new(server::Server::new(
             commands.clone(),
@@ -177,47 +184,24 @@ impl Emulator {
             config.timeout.as_secs_f64(),
         ));
         let server = tokio::spawn(server.serve(listener));
-
-        let env = environment(&config, address);
-        let mut extensions = Vec::new();
-        for path in &extension_paths {
-            let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            let extension_env: Vec<(String, String)> = env
-                .iter()
-                .filter(|(k, _)| k != "_HANDLER" && k != "AWS_LAMBDA_MAX_CONCURRENCY")
-                .cloned()
-                .collect();
-            let running = process::launch(path, &extension_env, Source::Extension(name), &commands)
-                .map_err(io(format!("start {}", path.display())))?;
-            extensions.push(running);
-        }
-        process::await_registration(
-            &mut watch_events,
-            &mut extensions,
-            &config.external_names,
-            config.register_wait,
-        )
-        .await;
-        let first_next = Arc::new(std::sync::OnceLock::new());
-        let mut ready_events = events.subscribe();
-        let launched = tokio::time::Instant::now();
-        let runtime = match &config.bootstrap {
-            Some(path) => Some(
-                process::launch(path, &env, Source::Runtime, &commands)
-                    .map_err(io(format!("start {}", path.display())))?,
-            ),
-            None => None,
+        let mut processes = Supervisor {
+            env: environment(&config, address),
+            extension_paths,
+            bootstrap: config.bootstrap.clone(),
+            external_names: config.external_names.clone(),
+            register_wait: config.register_wait,
+            commands: commands.clone(),
+            events: events.clone(),
+            runtime: None,
+            extensions: Vec::new(),
+            first_next: Arc::new(std::sync::OnceLock::new()),
+            runtime_pid: Arc::new(std::sync::Mutex::new(None)),
         };
-        let seen = Arc::clone(&first_next);
-        tokio::spawn(async move {
-            while let Ok(event) = ready_events.recv().await {
-                if event == PlatformEvent::RuntimeReady {
-                    let _ = seen.set(launched.elapsed());
-                    return;
-                }
-            }
-        });
-        Ok(Self { address, commands, events, runtime, extensions, server, first_next })
+        processes.launch().await?;
+        let (first_next, runtime_pid) =
+            (Arc::clone(&processes.first_next), Arc::clone(&processes.runtime_pid));
+        tokio::spawn(processes.run(requests));
+        Ok(Self { address, commands, events, supervisor, server, first_next, runtime_pid })
     }
 
     /// Where the emulator listens.
@@ -230,13 +214,13 @@ impl Emulator {
         self.address.to_string()
     }
 
-    /// The bootstrap's process id.
+    /// The current bootstrap's process id.
     pub fn runtime_pid(&self) -> Option<u32> {
-        self.runtime.as_ref().and_then(Running::pid)
+        self.runtime_pid.lock().ok().and_then(|pid| *pid)
     }
 
-    /// Time from starting the bootstrap to its first `next` request, once
-    /// it has made one.
+    /// Time from starting the first bootstrap to its first `next` request,
+    /// once it has made one.
     pub fn time_to_first_next(&self) -> Option<Duration> {
         self.first_next.get().copied()
     }
@@ -257,7 +241,114 @@ impl Emulator {
     /// it; the runtime gets SIGTERM and 300 ms (500 ms with an internal
     /// extension) before SIGKILL, or SIGKILL at once when no extension
     /// registered; external extensions get 2,000 ms to exit before SIGKILL.
-    pub async fn shutdown(mut self) -> ShutdownReport {
+    pub async fn shutdown(self) -> ShutdownReport {
+        let (reply, report) = oneshot::channel();
+        let _ = self.supervisor.send(Supervise::Shutdown { reply });
+        let report = report.await.unwrap_or_default();
+        self.server.abort();
+        report
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Owns the processes of the current environment.
+struct Supervisor {
+    env: Vec<(String, String)>,
+    extension_paths: Vec<PathBuf>,
+    bootstrap: Option<PathBuf>,
+    external_names: Vec<String>,
+    register_wait: Duration,
+    commands: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<PlatformEvent>,
+    runtime: Option<Running>,
+    extensions: Vec<Running>,
+    first_next: Arc<std::sync::OnceLock<Duration>>,
+    runtime_pid: Arc<std::sync::Mutex<Option<u32>>>,
+}
+
+impl Supervisor {
+    /// Starts the extensions, waits for them to register, starts the bootstrap.
+    async fn launch(&mut self) -> Result<(), EmulatorError> {
+        let mut watch_events = self.events.subscribe();
+        let extension_env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| k != "_HANDLER" && k != "AWS_LAMBDA_MAX_CONCURRENCY")
+            .cloned()
+            .collect();
+        for path in &self.extension_paths {
+            let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let running = process::launch(path, &extension_env, Source::Extension(name), &self.commands)
+                .map_err(io(format!("start {}", path.display())))?;
+            self.extensions.push(running);
+        }
+        process::await_registration(
+            &mut watch_events,
+            &mut self.extensions,
+            &self.external_names,
+            self.register_wait,
+        )
+        .await;
+        let launched = tokio::time::Instant::now();
+        if let Some(path) = &self.bootstrap {
+            let running = process::launch(path, &self.env, Source::Runtime, &self.commands)
+                .map_err(io(format!("start {}", path.display())))?;
+            if let Ok(mut pid) = self.runtime_pid.lock() {
+                *pid = running.pid();
+            }
+            self.runtime = Some(running);
+        }
+        if self.first_next.get().is_none() {
+            let seen = Arc::clone(&self.first_next);
+            tokio::spawn(async move {
+                while let Ok(event) = watch_events.recv().await {
+                    if event == PlatformEvent::RuntimeReady {
+                        let _ = seen.set(launched.elapsed());
+                        return;
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+
+    async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Supervise>) {
+        while let Some(request) = requests.recv().await {
+            match request {
+                Supervise::Reset => self.reset().await,
+                Supervise::Shutdown { reply } => {
+                    let _ = reply.send(self.shutdown().await);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Replaces a dead environment: the runtime is killed, extensions get
+    /// their 2,000 ms (they were sent SHUTDOWN), the platform starts afresh,
+    /// the processes are launched again.
+    async fn reset(&mut self) {
+        if let Some(mut runtime) = self.runtime.take() {
+            runtime.stop(Duration::ZERO).await;
+        }
+        for mut extension in std::mem::take(&mut self.extensions) {
+            extension.stop_after(Duration::from_millis(2_000)).await;
+        }
+        let (done, reset) = oneshot::channel();
+        if self.commands.send(Command::Reset { done }).is_err() || reset.await.is_err() {
+            return;
+        }
+        if let Err(error) = self.launch().await {
+            eprintln!("emulator: could not restart the environment: {error}");
+        }
+    }
+
+    async fn shutdown(&mut self) -> ShutdownReport {
         let (reply, registered) = oneshot::channel();
         let _ = self.commands.send(Command::Shutdown { reason: ShutdownReason::Spindown, reply });
         let registered = registered.await.unwrap_or_default();
@@ -289,14 +380,7 @@ impl Emulator {
         for (name, (status, killed)) in extensions {
             report.processes.push((name, status, killed));
         }
-        self.server.abort();
         report
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.server.abort();
     }
 }
 
