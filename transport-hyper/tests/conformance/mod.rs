@@ -172,6 +172,18 @@ pub(crate) async fn resets_truncations_and_delays_lose_nothing<D: Driver>() {
     }
 }
 
+pub(crate) async fn a_retried_answer_gets_400_and_the_runtime_goes_on<D: Driver>() {
+    // Request 2 is the answer: the platform accepts it, but its 202 is cut
+    // short. The driver resends it, the platform answers 400
+    // InvalidRequestID (already answered), and the runtime goes on.
+    let faults = vec![FaultRule { nth: 2, fault: Fault::Truncate }];
+    let emulator = emulator(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
+    let runtime = D::start_runtime(config_for(&emulator, Mode::Classic), echo());
+    assert_eq!(invoke(&emulator, "1").await, response("1"));
+    assert_eq!(invoke(&emulator, "2").await, response("2"));
+    assert!(!runtime.is_finished(), "a 400 is not fatal");
+}
+
 pub(crate) async fn a_500_on_next_stops_the_runtime<D: Driver>() {
     let faults = vec![FaultRule { nth: 1, fault: Fault::Status(500) }];
     let emulator = emulator(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
@@ -409,6 +421,7 @@ macro_rules! suite {
             an_oversized_response_becomes_a_size_error,
             concurrent_mode_runs_invocations_at_the_same_time,
             resets_truncations_and_delays_lose_nothing,
+            a_retried_answer_gets_400_and_the_runtime_goes_on,
             a_500_on_next_stops_the_runtime,
             a_403_on_an_answer_stops_the_runtime,
             a_late_answer_gets_410_and_the_runtime_goes_on,
