@@ -193,14 +193,3 @@ fn the_correct_clients_pass_the_configurations_the_bugs_fail() {
         }
     }
 }
-
-#[test]
-#[ignore]
-fn show_clean_path() {
-    let config = SimConfig { subscribe: true, ..SimConfig::classic(2, 1) };
-    let checker = ProtocolModel { config }.checker().spawn_bfs().join();
-    let path = checker.discovery(CLEAN).unwrap();
-    for action in path.into_actions() {
-        println!("{action:?}");
-    }
-}
