@@ -15,6 +15,7 @@
 //! properties in [`properties`] are checked after every step.
 
 pub mod fuzz;
+mod hosts;
 mod properties_impl;
 mod wire;
 mod world;

@@ -9,23 +9,18 @@ use http::StatusCode;
 
 use super::wire::{WireRequest, WireResponse};
 use crate::extension::{
-    requests as ext_requests, EventType, ExitReason as ExtExit, ExtensionConfig, ExtensionError,
-    ExtensionEvent, ExtensionMachine, ShutdownReason,
+    requests as ext_requests, EventType, ExtensionConfig, ExtensionMachine, ShutdownReason,
 };
 use crate::platform::{
     ConnId, NewInvocation, Outcome, PlatformConfig, PlatformEvent, PlatformMachine, Route,
 };
-use crate::runtime::{
-    requests as rt_requests, ExitReason as RtExit, Mode, RuntimeConfig, RuntimeError, RuntimeEvent,
-    RuntimeMachine,
-};
-use crate::telemetry::{Buffering, RecordCategory, Subscription, SubscriptionApi};
+use crate::runtime::{Mode, RuntimeConfig, RuntimeMachine};
 use crate::{ApiAddress, Call, DeadlineMs, ErrorReport, ExtensionId, ExtensionName, InvocationId, RequestId};
 use crate::{RetryPolicy, Token, TransportError, TransportErrorKind};
 
 /// The token a faulty client uses for the requests its bug makes up.
-const BUG_TOKEN: u16 = u16::MAX;
-const RUNTIME: u8 = 0;
+pub(super) const BUG_TOKEN: u16 = u16::MAX;
+pub(super) const RUNTIME: u8 = 0;
 const ADDRESS: &str = "127.0.0.1:9001";
 const DEADLINE: DeadlineMs = DeadlineMs(60_000);
 
@@ -186,63 +181,63 @@ pub enum Violation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum LinkState {
+pub(super) enum LinkState {
     Outgoing,
     Parked,
     Incoming(WireResponse),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Link {
-    call: Call,
-    request: WireRequest,
-    state: LinkState,
+pub(super) struct Link {
+    pub(super) call: Call,
+    pub(super) request: WireRequest,
+    pub(super) state: LinkState,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct RuntimeClient {
-    machine: RuntimeMachine,
-    started: bool,
-    killed: bool,
+pub(super) struct RuntimeClient {
+    pub(super) machine: RuntimeMachine,
+    pub(super) started: bool,
+    pub(super) killed: bool,
     /// Invocations the handler is working on.
-    handling: BTreeSet<RequestId>,
+    pub(super) handling: BTreeSet<RequestId>,
     /// Deliveries whose answer has not been accepted or refused yet.
-    open: BTreeSet<RequestId>,
-    fatal_seen: bool,
-    sent_next: bool,
+    pub(super) open: BTreeSet<RequestId>,
+    pub(super) fatal_seen: bool,
+    pub(super) sent_next: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ExtensionClient {
-    machine: ExtensionMachine,
-    registered: bool,
-    sent_next: bool,
-    fatal_seen: bool,
-    got_shutdown: bool,
+pub(super) struct ExtensionClient {
+    pub(super) machine: ExtensionMachine,
+    pub(super) registered: bool,
+    pub(super) sent_next: bool,
+    pub(super) fatal_seen: bool,
+    pub(super) got_shutdown: bool,
 }
 
 /// The whole simulated system. Cloning, hashing and comparing it is what
 /// lets the model checker explore every interleaving.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct World {
-    platform: PlatformMachine,
-    runtime: RuntimeClient,
-    extensions: Vec<ExtensionClient>,
-    links: BTreeMap<Conn, Link>,
-    faults_used: u8,
-    disrupted: bool,
-    shutdown: bool,
-    shutdown_during_invocation: bool,
-    two_in_flight: bool,
-    fatal_exit: bool,
-    answers: BTreeMap<RequestId, u8>,
-    completed: BTreeSet<RequestId>,
-    issued_requests: BTreeSet<RequestId>,
-    issued_extensions: Vec<ExtensionId>,
-    violations: BTreeSet<Violation>,
+    pub(super) platform: PlatformMachine,
+    pub(super) runtime: RuntimeClient,
+    pub(super) extensions: Vec<ExtensionClient>,
+    pub(super) links: BTreeMap<Conn, Link>,
+    pub(super) faults_used: u8,
+    pub(super) disrupted: bool,
+    pub(super) shutdown: bool,
+    pub(super) shutdown_during_invocation: bool,
+    pub(super) two_in_flight: bool,
+    pub(super) fatal_exit: bool,
+    pub(super) answers: BTreeMap<RequestId, u8>,
+    pub(super) completed: BTreeSet<RequestId>,
+    pub(super) issued_requests: BTreeSet<RequestId>,
+    pub(super) issued_extensions: Vec<ExtensionId>,
+    pub(super) violations: BTreeSet<Violation>,
 }
 
-fn address() -> Option<ApiAddress> {
+pub(super) fn address() -> Option<ApiAddress> {
     ApiAddress::parse(ADDRESS).ok()
 }
 
@@ -439,7 +434,7 @@ impl World {
 
     /// Records a request a client produced, checking the client-side
     /// properties, and puts it on its connection.
-    fn stage(&mut self, client: u8, token: u16, call: Call, request: &http::Request<Bytes>) {
+    pub(super) fn stage(&mut self, client: u8, token: u16, call: Call, request: &http::Request<Bytes>) {
         let conn = Conn { client, token };
         if client == RUNTIME {
             let exited = self.runtime.machine.exit_reason().is_some() || self.runtime.killed;
@@ -461,7 +456,7 @@ impl World {
             .insert(conn, Link { call, request: WireRequest::capture(request), state: LinkState::Outgoing });
     }
 
-    fn flag_if(&mut self, condition: bool, violation: Violation) {
+    pub(super) fn flag_if(&mut self, condition: bool, violation: Violation) {
         if condition {
             self.violations.insert(violation);
         }
@@ -499,7 +494,7 @@ impl World {
         self.pump_platform();
     }
 
-    fn pump_platform(&mut self) {
+    pub(super) fn pump_platform(&mut self) {
         while let Some((id, response)) = self.platform.poll_response() {
             if let Some(link) = self.links.get_mut(&Conn::from_id(id)) {
                 if link.state == LinkState::Parked {
@@ -539,7 +534,7 @@ impl World {
         }
     }
 
-    fn start_shutdown(&mut self, reason: ShutdownReason) {
+    pub(super) fn start_shutdown(&mut self, reason: ShutdownReason) {
         if self.platform.unanswered_invocations().next().is_some() {
             self.shutdown_during_invocation = true;
         }
@@ -548,7 +543,7 @@ impl World {
     }
 
     /// The runtime process is gone: its connections close.
-    fn kill_runtime(&mut self) {
+    pub(super) fn kill_runtime(&mut self) {
         if self.runtime.killed {
             return;
         }
@@ -556,7 +551,7 @@ impl World {
         self.close_client(RUNTIME);
     }
 
-    fn close_client(&mut self, client: u8) {
+    pub(super) fn close_client(&mut self, client: u8) {
         let conns: Vec<Conn> = self.links.keys().filter(|c| c.client == client).copied().collect();
         for conn in conns {
             self.links.remove(&conn);
@@ -617,135 +612,6 @@ impl World {
         self.flag_if(result.is_err(), Violation::HostRefused);
     }
 
-    /// Lets every client react to what it received, until nothing changes.
-    fn settle_all(&mut self, config: &SimConfig) {
-        for index in 0..self.extensions.len() {
-            self.settle_extension(config, index);
-        }
-        let extensions_ready =
-            self.extensions.iter().all(|e| e.registered || e.machine.exit_reason().is_some());
-        if !self.runtime.started && extensions_ready {
-            self.runtime.started = true;
-        }
-        if self.runtime.started && !self.runtime.killed {
-            self.settle_runtime(config);
-        }
-        // The platform may have answered parked polls meanwhile.
-        self.pump_platform();
-    }
-
-    fn settle_runtime(&mut self, config: &SimConfig) {
-        loop {
-            let mut moved = false;
-            while let Some(event) = self.runtime.machine.poll_event() {
-                moved = true;
-                match event {
-                    RuntimeEvent::Invoke(invocation) => {
-                        self.runtime.open.insert(invocation.request_id.clone());
-                        self.runtime.handling.insert(invocation.request_id);
-                    }
-                    RuntimeEvent::Answered { request_id } | RuntimeEvent::StreamLost { request_id, .. } => {
-                        self.runtime.open.remove(&request_id);
-                        if config.bug == Some(Bug::AnswerTwice) {
-                            self.answer_again(&request_id);
-                        }
-                    }
-                    RuntimeEvent::Rejected { request_id, replaced, .. } => {
-                        if !replaced {
-                            self.runtime.open.remove(&request_id);
-                        }
-                    }
-                    RuntimeEvent::Exit(reason) => {
-                        self.fatal_exit |= matches!(reason, RtExit::Fatal(_));
-                        // Lost requests are benign while retries last; running
-                        // out of them is the fatal fault that may lose work.
-                        self.disrupted |= matches!(reason, RtExit::Fatal(RuntimeError::Transport { .. }));
-                        self.kill_runtime();
-                        // The platform notices the runtime died and resets.
-                        self.start_shutdown(ShutdownReason::Failure);
-                    }
-                }
-            }
-            while let Some(timer) = self.runtime.machine.poll_timeout() {
-                moved = true;
-                let result = self.runtime.machine.handle_timeout(timer.token);
-                self.flag_if(result.is_err(), Violation::HostRefused);
-            }
-            while let Some(out) = self.runtime.machine.poll_request() {
-                moved = true;
-                self.stage(RUNTIME, out.token.0, out.call, &out.request);
-            }
-            if !moved {
-                return;
-            }
-        }
-    }
-
-    fn answer_again(&mut self, id: &RequestId) {
-        let Some(address) = address() else { return };
-        if let Ok(request) = rt_requests::response(&address, id, None, Bytes::from_static(b"again")) {
-            self.stage(RUNTIME, BUG_TOKEN, Call::RuntimeResponse, &request);
-        }
-    }
-
-    fn settle_extension(&mut self, config: &SimConfig, index: usize) {
-        let client = u8::try_from(index + 1).unwrap_or(u8::MAX);
-        loop {
-            let mut moved = false;
-            while let Some(event) = self.extensions[index].machine.poll_event() {
-                moved = true;
-                let machine = &mut self.extensions[index].machine;
-                let result = match event {
-                    ExtensionEvent::Registered(_) if config.subscribe && index == 0 => {
-                        machine.subscribe(sim_subscription())
-                    }
-                    ExtensionEvent::Registered(_)
-                    | ExtensionEvent::Subscribed
-                    | ExtensionEvent::SubscriptionRejected { .. } => machine.ready(),
-                    ExtensionEvent::Invoke(_) | ExtensionEvent::Unknown { .. } => machine.event_done(),
-                    ExtensionEvent::Shutdown(_) => {
-                        self.extensions[index].got_shutdown = true;
-                        self.extensions[index].machine.exit()
-                    }
-                    ExtensionEvent::Exit(reason) => {
-                        self.fatal_exit |= matches!(reason, ExtExit::Fatal(_));
-                        self.disrupted |= matches!(reason, ExtExit::Fatal(ExtensionError::Transport { .. }));
-                        self.close_client(client);
-                        if !matches!(reason, ExtExit::Shutdown) {
-                            // A failed extension resets the environment.
-                            self.start_shutdown(ShutdownReason::Failure);
-                        }
-                        if config.bug == Some(Bug::PollAfterExit) && index == 0 {
-                            self.poll_after_exit(client, index);
-                        }
-                        Ok(())
-                    }
-                };
-                self.flag_if(result.is_err(), Violation::HostRefused);
-            }
-            while let Some(timer) = self.extensions[index].machine.poll_timeout() {
-                moved = true;
-                let result = self.extensions[index].machine.handle_timeout(timer.token);
-                self.flag_if(result.is_err(), Violation::HostRefused);
-            }
-            while let Some(out) = self.extensions[index].machine.poll_request() {
-                moved = true;
-                self.stage(client, out.token.0, out.call, &out.request);
-            }
-            if !moved {
-                return;
-            }
-        }
-    }
-
-    fn poll_after_exit(&mut self, client: u8, index: usize) {
-        let Some(address) = address() else { return };
-        let Some(id) = self.extensions[index].machine.extension_id().cloned() else { return };
-        if let Ok(request) = ext_requests::next(&address, &id) {
-            self.stage(client, BUG_TOKEN, Call::ExtensionNext, &request);
-        }
-    }
-
     /// Violations observed so far.
     pub fn violations(&self) -> &BTreeSet<Violation> {
         &self.violations
@@ -796,14 +662,4 @@ impl World {
     pub fn fatal_exit(&self) -> bool {
         self.fatal_exit
     }
-}
-
-fn sim_subscription() -> Subscription {
-    Subscription::new(
-        SubscriptionApi::Telemetry,
-        &[RecordCategory::Platform],
-        Buffering::default(),
-        "http://sandbox.localdomain:4243/telemetry",
-    )
-    .expect("constant subscription within every documented range")
 }
