@@ -92,7 +92,11 @@ impl ApiAddress {
         let mut path_and_query = String::with_capacity(self.prefix.len() + path.len());
         path_and_query.push_str(&self.prefix);
         path_and_query.push_str(path);
-        Uri::builder().scheme("http").authority(self.authority.clone()).path_and_query(path_and_query).build()
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(http::uri::Scheme::HTTP);
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(PathAndQuery::from_maybe_shared(bytes::Bytes::from(path_and_query))?);
+        Ok(Uri::from_parts(parts)?)
     }
 }
 

@@ -33,11 +33,16 @@ pub struct Invocation {
     pub payload: Bytes,
 }
 
+/// A decimal number of milliseconds, surrounding blanks allowed.
+fn parse_millis(value: &http::HeaderValue) -> Option<u64> {
+    std::str::from_utf8(value.as_bytes()).ok()?.trim().parse().ok()
+}
+
 /// Optional headers gathered in one pass.
 #[derive(Default)]
 struct Fields<'a> {
     invocation_id: Option<&'a http::HeaderValue>,
-    deadline: Option<String>,
+    deadline: Option<&'a http::HeaderValue>,
     invoked_function_arn: Option<String>,
     trace_id: Option<String>,
     client_context: Option<String>,
@@ -76,7 +81,10 @@ impl Invocation {
                     fields.invocation_id.get_or_insert(value);
                     continue;
                 }
-                "lambda-runtime-deadline-ms" => &mut fields.deadline,
+                "lambda-runtime-deadline-ms" => {
+                    fields.deadline.get_or_insert(value);
+                    continue;
+                }
                 "lambda-runtime-invoked-function-arn" => &mut fields.invoked_function_arn,
                 "lambda-runtime-trace-id" => &mut fields.trace_id,
                 "lambda-runtime-client-context" => &mut fields.client_context,
@@ -99,7 +107,7 @@ impl Invocation {
         };
         Ok(Self {
             request_id,
-            deadline: fields.deadline.and_then(|text| text.parse().ok()).map(DeadlineMs),
+            deadline: fields.deadline.and_then(parse_millis).map(DeadlineMs),
             invoked_function_arn: fields.invoked_function_arn,
             trace_id: fields.trace_id,
             client_context: fields.client_context,
