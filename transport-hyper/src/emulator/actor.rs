@@ -75,6 +75,8 @@ pub(crate) struct Actor {
     dead: Option<String>,
     /// Invocations that arrived while the environment was being reset.
     held: Vec<(Bytes, oneshot::Sender<InvokeOutcome>)>,
+    /// When the current environment started, for the init report.
+    init_started: Instant,
     pending: HashMap<ConnId, oneshot::Sender<http::Response<Bytes>>>,
     waiters: HashMap<RequestId, Waiter>,
     deadlines: BTreeMap<(Instant, u64), RequestId>,
@@ -112,6 +114,7 @@ impl Actor {
             stopping: false,
             dead: None,
             held: Vec::new(),
+            init_started: Instant::now(),
             pending: HashMap::new(),
             waiters: HashMap::new(),
             deadlines: BTreeMap::new(),
@@ -209,6 +212,7 @@ impl Actor {
     /// invocations go to the new one.
     fn reset(&mut self) {
         self.platform = PlatformMachine::new(self.platform_config.clone());
+        self.init_started = Instant::now();
         self.pending.clear();
         self.deadlines.clear();
         self.subscribers.clear();
@@ -298,6 +302,18 @@ impl Actor {
     fn on_event(&mut self, event: &PlatformEvent) {
         match event {
             PlatformEvent::ExtensionRegistered { name, .. } => self.registered.push(name.clone()),
+            PlatformEvent::InitComplete => {
+                let duration_ms = self.init_started.elapsed().as_secs_f64() * 1000.0;
+                let done = serde_json::json!({"initializationType": "on-demand", "phase": "init", "status": "success"});
+                self.publish(RecordCategory::Platform, telemetry::record("platform.initRuntimeDone", done));
+                let report = serde_json::json!({
+                    "initializationType": "on-demand",
+                    "phase": "init",
+                    "status": "success",
+                    "metrics": {"durationMs": duration_ms},
+                });
+                self.publish(RecordCategory::Platform, telemetry::record("platform.initReport", report));
+            }
             PlatformEvent::Subscribed { subscription, .. } => {
                 let sender = telemetry::spawn_delivery(subscription.clone());
                 self.subscribers.push((subscription.types().to_vec(), sender));
