@@ -12,6 +12,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod context_ext;
 pub mod extension;
 mod handler;
 pub mod http1;
@@ -19,6 +20,7 @@ pub mod runtime;
 pub mod shutdown;
 pub mod telemetry;
 
+pub use context_ext::ContextExt;
 pub use extension::{Event, Extension, ExtensionRunError};
 pub use handler::{json, Chunks, Response};
 pub use lambda_sansio::context::{Context, HandlerError};

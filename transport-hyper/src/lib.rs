@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod client;
+mod context_ext;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod extension;
@@ -15,6 +16,7 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use client::Chunks;
+pub use context_ext::ContextExt;
 pub use extension::{Event, Extension, ExtensionRunError};
 pub use lambda_sansio::context::{Context, HandlerError};
 pub use runtime::{

@@ -91,8 +91,17 @@ fn response(payload: &'static str) -> InvokeOutcome {
 }
 
 pub(crate) async fn echo_in_classic_mode<D: Driver>() {
-    let emulator = emulator(EmulatorConfig::default()).await;
-    D::start_runtime(config_for(&emulator, Mode::Classic), echo());
+    let emulator =
+        emulator(EmulatorConfig { timeout: Duration::from_secs(30), ..EmulatorConfig::default() }).await;
+    // The context carries the deadline: about 30 s ahead of now.
+    let h = handler(|payload, context| {
+        let left = context.remaining_at(std::time::SystemTime::now()).unwrap();
+        assert!(left > Duration::from_secs(20) && left <= Duration::from_secs(30), "{left:?}");
+        assert!(context.trace_id.as_deref().unwrap().starts_with("Root=1-"));
+        assert!(context.invoked_function_arn.as_deref().unwrap().starts_with("arn:aws:lambda:"));
+        Ok(payload)
+    });
+    D::start_runtime(config_for(&emulator, Mode::Classic), h);
     for payload in [r#"{"a":1}"#, "[]", "\"text\""] {
         assert_eq!(invoke(&emulator, payload).await, response(payload));
     }
