@@ -3,38 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::thread;
+#[path = "../../transport-hyper/tests/hostile_server/mod.rs"]
+mod hostile_server;
 
-use bytes::Bytes;
+use hostile_server::{get, hostile};
+
 use lambda_sansio::TransportErrorKind;
 use lambda_sansio_blocking::http1::Connection;
-
-/// Serves one connection: reads the request head, writes `answer`, then
-/// `repeat` copies of `tail` (or until the client hangs up).
-fn hostile(answer: &'static [u8], tail: &'static [u8], repeat: usize) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut head = [0u8; 4096];
-        let _ = stream.read(&mut head);
-        if stream.write_all(answer).is_err() {
-            return;
-        }
-        for _ in 0..repeat {
-            if stream.write_all(tail).is_err() {
-                return;
-            }
-        }
-    });
-    address
-}
-
-fn get(address: &str) -> http::Request<Bytes> {
-    http::Request::builder().uri(format!("http://{address}/x")).body(Bytes::new()).unwrap()
-}
 
 #[test]
 fn a_declared_100_mb_body_is_refused_before_it_is_read() {
