@@ -45,46 +45,39 @@ impl Running {
 
     /// Waits up to `budget` for the process to exit on its own, then SIGKILL.
     pub(crate) async fn stop_after(&mut self, budget: Duration) -> (Option<ExitStatus>, bool) {
-        let outcome = match self.wait_for(budget).await {
-            Some(status) => (Some(status), false),
-            None => {
-                self.signal(Signal::SIGKILL);
-                (self.wait_for(Duration::from_secs(2)).await, true)
-            }
-        };
-        self.drain_output().await;
-        outcome
-    }
-
-    /// Lets the output pumps copy what the process wrote last (bounded).
-    async fn drain_output(&mut self) {
-        for pump in self.pumps.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_millis(500), pump).await;
-        }
+        let status = self.wait_for(budget).await;
+        self.finish(status).await
     }
 
     /// SIGTERM (unless `budget` is zero), then SIGKILL after `budget`.
     /// Returns the exit status and whether SIGKILL was needed.
     pub(crate) async fn stop(&mut self, budget: Duration) -> (Option<ExitStatus>, bool) {
         let exited = *self.exit.borrow();
-        let outcome = match exited {
+        let status = match exited {
+            Some(status) => Some(status),
+            None if !budget.is_zero() => {
+                self.signal(Signal::SIGTERM);
+                self.wait_for(budget).await
+            }
+            None => None,
+        };
+        self.finish(status).await
+    }
+
+    /// SIGKILL unless the process already exited (`status`), then lets the
+    /// output pumps copy what it wrote last (bounded). Returns the exit status
+    /// and whether SIGKILL was needed.
+    async fn finish(&mut self, status: Option<ExitStatus>) -> (Option<ExitStatus>, bool) {
+        let outcome = match status {
             Some(status) => (Some(status), false),
             None => {
-                let mut stopped = None;
-                if !budget.is_zero() {
-                    self.signal(Signal::SIGTERM);
-                    stopped = self.wait_for(budget).await;
-                }
-                match stopped {
-                    Some(status) => (Some(status), false),
-                    None => {
-                        self.signal(Signal::SIGKILL);
-                        (self.wait_for(Duration::from_secs(2)).await, true)
-                    }
-                }
+                self.signal(Signal::SIGKILL);
+                (self.wait_for(Duration::from_secs(2)).await, true)
             }
         };
-        self.drain_output().await;
+        for pump in self.pumps.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_millis(500), pump).await;
+        }
         outcome
     }
 }
