@@ -11,7 +11,9 @@ use lambda_sansio::platform::{
 };
 use lambda_sansio::telemetry::RecordCategory;
 use lambda_sansio::{DeadlineMs, RequestId};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
+
+use super::events::EventLog;
 
 use super::ids::IdSource;
 use super::telemetry::{self, Delivery, Record};
@@ -85,7 +87,7 @@ pub(crate) struct Actor {
     function_arn: String,
     memory_mb: u32,
     subscribers: Vec<(Vec<RecordCategory>, mpsc::UnboundedSender<Delivery>)>,
-    events: broadcast::Sender<PlatformEvent>,
+    events: EventLog,
     registered: Vec<String>,
 }
 
@@ -103,7 +105,7 @@ impl Actor {
         config: PlatformConfig,
         timeout: Duration,
         memory_mb: u32,
-        events: broadcast::Sender<PlatformEvent>,
+        events: EventLog,
         supervisor: mpsc::UnboundedSender<Supervise>,
     ) -> Self {
         let function_arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{}", config.function_name);
@@ -288,7 +290,7 @@ impl Actor {
             while let Some(event) = self.platform.poll_event() {
                 moved = true;
                 self.on_event(&event);
-                let _ = self.events.send(event);
+                self.events.publish(event);
             }
             if !moved {
                 if self.platform.is_shutting_down() && !self.stopping && self.dead.is_none() {

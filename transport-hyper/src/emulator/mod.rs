@@ -20,6 +20,7 @@
 //! (`POST /2015-03-31/functions/function/invocations`) on the same port.
 
 mod actor;
+mod events;
 mod faults;
 mod ids;
 mod process;
@@ -37,13 +38,15 @@ use lambda_sansio::extension::ShutdownReason;
 use lambda_sansio::platform::{PlatformConfig, PlatformEvent};
 use lambda_sansio::runtime::Mode;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 pub use actor::InvokeOutcome;
+pub use events::{Events, RecvError, TryRecvError, HISTORY, HISTORY_BYTES};
 pub use faults::{Fault, FaultRule};
 pub use server::INVOKE_PATH;
 
 use actor::{Actor, Command, Source, Supervise};
+use events::EventLog;
 use process::Running;
 
 /// How to run the function.
@@ -142,7 +145,7 @@ pub struct ShutdownReport {
 pub struct Emulator {
     address: SocketAddr,
     commands: mpsc::UnboundedSender<Command>,
-    events: broadcast::Sender<PlatformEvent>,
+    events: EventLog,
     supervisor: mpsc::UnboundedSender<Supervise>,
     server: tokio::task::JoinHandle<()>,
     first_next: Arc<std::sync::OnceLock<Duration>>,
@@ -172,7 +175,7 @@ impl Emulator {
             external_extensions: names,
             ..PlatformConfig::new(config.function_name.clone())
         };
-        let (events, _) = broadcast::channel(1024);
+        let events = EventLog::new();
         let (commands, receiver) = mpsc::unbounded_channel();
         let (supervisor, requests) = mpsc::unbounded_channel();
         let actor =
@@ -225,8 +228,12 @@ impl Emulator {
         self.first_next.get().copied()
     }
 
-    /// What happens inside the environment, from now on.
-    pub fn events(&self) -> broadcast::Receiver<PlatformEvent> {
+    /// What happens inside the environment: every event since the emulator
+    /// started (the registrations and init that [`start`](Self::start)
+    /// waited for included, within [`HISTORY`] and [`HISTORY_BYTES`]), in
+    /// order, then each new one as it happens. Subscribing late loses
+    /// nothing.
+    pub fn events(&self) -> Events {
         self.events.subscribe()
     }
 
@@ -264,7 +271,7 @@ struct Supervisor {
     external_names: Vec<String>,
     register_wait: Duration,
     commands: mpsc::UnboundedSender<Command>,
-    events: broadcast::Sender<PlatformEvent>,
+    events: EventLog,
     runtime: Option<Running>,
     extensions: Vec<Running>,
     first_next: Arc<std::sync::OnceLock<Duration>>,
@@ -274,7 +281,7 @@ struct Supervisor {
 impl Supervisor {
     /// Starts the extensions, waits for them to register, starts the bootstrap.
     async fn launch(&mut self) -> Result<(), EmulatorError> {
-        let mut watch_events = self.events.subscribe();
+        let mut watch_events = self.events.subscribe_live();
         let extension_env: Vec<(String, String)> = self
             .env
             .iter()

@@ -10,7 +10,9 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command as Process};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
+
+use super::events::{Events, RecvError};
 
 use super::actor::{Command, Source};
 
@@ -162,7 +164,7 @@ pub(crate) fn extensions_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// Waits until every launched extension and every name in `others` has
 /// registered (or, for a launched one, exited), or `budget` passed.
 pub(crate) async fn await_registration(
-    events: &mut broadcast::Receiver<PlatformEvent>,
+    events: &mut Events,
     children: &mut [Running],
     others: &[String],
     budget: Duration,
@@ -180,7 +182,7 @@ pub(crate) async fn await_registration(
             Ok(Ok(PlatformEvent::ExtensionRegistered { name, .. })) => {
                 waiting.remove(&name);
             }
-            Ok(Err(broadcast::error::RecvError::Closed)) => return,
+            Ok(Err(RecvError::Closed)) => return,
             _ => {}
         }
     }

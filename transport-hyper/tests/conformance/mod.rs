@@ -22,6 +22,10 @@ use lambda_sansio::telemetry::{
 use lambda_sansio::{ApiAddress, RetryPolicy};
 use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, Fault, FaultRule, InvokeOutcome};
 
+mod tap;
+#[path = "../support/venv.rs"]
+mod venv;
+
 /// A handler as scenarios write it; drivers adapt it to their own API.
 pub(crate) type Handler = Arc<dyn Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync>;
 
@@ -323,21 +327,7 @@ fn cargo_lambda() -> std::path::PathBuf {
     if let Some(path) = std::env::var_os("LAMBDA_SANSIO_CARGO_LAMBDA") {
         return path.into();
     }
-    let exe = std::env::current_exe().unwrap();
-    let target =
-        exe.ancestors().find(|p| p.file_name().is_some_and(|n| n == "target")).unwrap().to_path_buf();
-    let venv = target.join("cargo-lambda-venv");
-    let ready = venv.join(".ready");
-    if !ready.exists() {
-        let status = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
-        assert!(status.is_ok_and(|s| s.success()), "python3 -m venv failed: is python3 installed?");
-        let pip = venv.join("bin").join("pip");
-        let status =
-            std::process::Command::new(pip).args(["install", "--quiet", CARGO_LAMBDA]).status().unwrap();
-        assert!(status.success(), "pip install {CARGO_LAMBDA} failed");
-        std::fs::write(&ready, CARGO_LAMBDA).unwrap();
-    }
-    venv.join("bin").join("cargo-lambda")
+    venv::bin(&venv::venv_with("cargo-lambda-venv", CARGO_LAMBDA), "cargo-lambda")
 }
 
 /// Kills the child when dropped, so a failing test leaves nothing running.
@@ -384,8 +374,13 @@ pub(crate) async fn against_cargo_lambda<D: Driver>() {
     )
     .unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
-    D::start_extension(api.clone(), "conformance-extension", subscription, Arc::clone(&log));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The extension goes through a tap, so the runtime starts only once the
+    // extension registered and waits in `next`: it then sees every INVOKE.
+    let tap = tap::Tap::start(address.clone(), b"/extension/event/next");
+    let tapped = format!("http://{}/.rt", tap.address());
+    D::start_extension(tapped, "conformance-extension", subscription, Arc::clone(&log));
+    let ready = tokio::task::spawn_blocking(move || tap.wait_for(Duration::from_secs(20))).await.unwrap();
+    assert!(ready, "the extension never called next through cargo lambda watch");
     let config = RuntimeConfig {
         address: ApiAddress::parse(&api).unwrap(),
         mode: Mode::Classic,

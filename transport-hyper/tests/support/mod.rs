@@ -4,6 +4,9 @@
 
 use std::path::PathBuf;
 
+#[path = "venv.rs"]
+mod venv;
+
 /// An example binary built by `cargo test` next to this test's executable.
 pub(crate) fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -22,21 +25,5 @@ pub(crate) fn python_with_awslambdaric() -> PathBuf {
     if let Some(python) = std::env::var_os("LAMBDA_SANSIO_PYTHON") {
         return PathBuf::from(python);
     }
-    let exe = std::env::current_exe().unwrap();
-    let target =
-        exe.ancestors().find(|p| p.file_name().is_some_and(|n| n == "target")).unwrap().to_path_buf();
-    let venv = target.join("awslambdaric-venv");
-    let python = venv.join("bin").join("python");
-    let ready = venv.join(".ready");
-    if !ready.exists() {
-        let status = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
-        assert!(status.is_ok_and(|s| s.success()), "python3 -m venv failed: is python3 installed?");
-        let status = std::process::Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", AWSLAMBDARIC])
-            .status()
-            .unwrap();
-        assert!(status.success(), "pip install {AWSLAMBDARIC} failed");
-        std::fs::write(&ready, AWSLAMBDARIC).unwrap();
-    }
-    python
+    venv::bin(&venv::venv_with("awslambdaric-venv", AWSLAMBDARIC), "python")
 }
