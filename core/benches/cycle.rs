@@ -63,6 +63,7 @@ fn cycle(c: &mut Criterion) {
                         &invocation.request_id,
                         invocation.invocation_id.as_ref(),
                         invocation.payload,
+                        None,
                     )
                     .unwrap()
                 },

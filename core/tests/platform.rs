@@ -169,7 +169,8 @@ fn running_with_invocation(nonce: Option<&str>) -> PlatformMachine {
 
 fn answer(p: &mut PlatformMachine, id: &str, nonce: Option<&str>, body: Bytes) -> http::Response<Bytes> {
     let nonce = nonce.map(|n| InvocationId::new(n).unwrap());
-    call(p, 3, rt::response(&addr(), &RequestId::new(id).unwrap(), nonce.as_ref(), body).unwrap()).unwrap()
+    call(p, 3, rt::response(&addr(), &RequestId::new(id).unwrap(), nonce.as_ref(), body, None).unwrap())
+        .unwrap()
 }
 
 #[test]
@@ -179,11 +180,6 @@ fn answer_statuses() {
     assert_eq!((unknown.status().as_u16(), error_type(&unknown).as_str()), (400, "InvalidRequestID"));
     let no_echo = answer(&mut p, "r1", None, Bytes::new());
     assert_eq!((no_echo.status().as_u16(), error_type(&no_echo).as_str()), (400, "InvalidInvocationID"));
-    let too_large = answer(&mut p, "r1", Some("n1"), Bytes::from(vec![0; 6 * 1024 * 1024 + 101]));
-    assert_eq!(
-        (too_large.status().as_u16(), error_type(&too_large).as_str()),
-        (413, "RequestEntityTooLarge")
-    );
     let ok = answer(&mut p, "r1", Some("n1"), Bytes::from_static(b"done"));
     assert_eq!(ok.status(), 202);
     assert_eq!(
@@ -195,6 +191,70 @@ fn answer_statuses() {
     );
     let twice = answer(&mut p, "r1", Some("n1"), Bytes::new());
     assert_eq!((twice.status().as_u16(), error_type(&twice).as_str()), (400, "InvalidRequestID"));
+}
+
+#[test]
+fn a_413_ends_the_invocation_as_a_size_error_and_a_later_report_gets_403() {
+    for mode in [Mode::Classic, Mode::Concurrent { max: NonZeroU16::new(2).unwrap() }] {
+        let mut p = platform(mode);
+        p.invoke(invocation("r1", Some("n1"))).unwrap();
+        assert_eq!(call(&mut p, 1, rt::next(&addr()).unwrap()).unwrap().status(), 200);
+        events(&mut p);
+        let too_large = answer(&mut p, "r1", Some("n1"), Bytes::from(vec![0; 6 * 1024 * 1024 + 101]));
+        assert_eq!(
+            (too_large.status().as_u16(), error_type(&too_large).as_str()),
+            (413, "RequestEntityTooLarge")
+        );
+        let [PlatformEvent::InvocationCompleted {
+            outcome: Outcome::Error { error_type: recorded, body }, ..
+        }] = &events(&mut p)[..]
+        else {
+            panic!("the invocation ends at the 413 ({mode:?})")
+        };
+        assert_eq!(recorded, "Function.ResponseSizeTooLarge");
+        assert!(String::from_utf8_lossy(body).contains("6291556"));
+        let nonce = InvocationId::new("n1").unwrap();
+        let report = ErrorReport::new("Function.ResponseSizeTooLarge", "again");
+        let late = rt::error(&addr(), &RequestId::new("r1").unwrap(), Some(&nonce), &report).unwrap();
+        let late = call(&mut p, 3, late).unwrap();
+        assert_eq!((late.status().as_u16(), error_type(&late).as_str()), (403, "InvalidStateTransition"));
+        let again = answer(&mut p, "r1", Some("n1"), Bytes::from_static(b"small"));
+        assert_eq!(again.status(), 403, "{mode:?}");
+        assert!(events(&mut p).is_empty(), "nothing more is recorded for r1");
+    }
+}
+
+#[test]
+fn a_body_the_server_could_not_read_ends_the_invocation_or_is_refused() {
+    use lambda_sansio::platform::{UnreadableBody, TRUNCATED_RESPONSE};
+    for (problem, status, recorded) in [
+        (UnreadableBody::TooLarge, 413, "Function.ResponseSizeTooLarge"),
+        (UnreadableBody::Truncated, 400, TRUNCATED_RESPONSE),
+    ] {
+        let mut p = running_with_invocation(None);
+        let head = rt::response(&addr(), &RequestId::new("r1").unwrap(), None, Bytes::new(), None).unwrap();
+        p.handle_unreadable_request(ConnId(3), &head, problem);
+        let (_, reply) = p.poll_response().unwrap();
+        assert_eq!(reply.status(), status);
+        let [PlatformEvent::InvocationCompleted { outcome: Outcome::Error { error_type, .. }, .. }] =
+            &events(&mut p)[..]
+        else {
+            panic!("{problem:?} ends the invocation")
+        };
+        assert_eq!(error_type, recorded);
+        // Not an active invocation, or not an answer: refused, nothing recorded.
+        let unknown =
+            rt::response(&addr(), &RequestId::new("r9").unwrap(), None, Bytes::new(), None).unwrap();
+        p.handle_unreadable_request(ConnId(4), &unknown, problem);
+        assert_eq!(p.poll_response().unwrap().1.status(), status);
+        p.handle_unreadable_request(
+            ConnId(5),
+            &ext::register(&addr(), &ExtensionName::new("ext-a").unwrap(), &[], false).unwrap(),
+            problem,
+        );
+        assert_eq!(p.poll_response().unwrap().1.status(), status);
+        assert!(events(&mut p).is_empty());
+    }
 }
 
 #[test]

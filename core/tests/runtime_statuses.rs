@@ -191,7 +191,9 @@ fn other_client_errors_are_reported_and_the_loop_goes_on() {
 }
 
 #[test]
-fn response_413_is_replaced_by_a_size_error_report_for_the_same_invocation() {
+fn a_buffered_response_refused_with_413_ends_the_invocation_and_next_is_polled() {
+    // PROTOCOL.md: after a 413 the platform reports Function.ResponseSizeTooLarge
+    // itself and marks the response sent; a report of ours would get 403.
     let mut machine = classic();
     invoke(&mut machine, "r1");
     machine.respond(&id("r1"), Bytes::from(vec![b'x'; 7 * 1024 * 1024])).unwrap();
@@ -199,17 +201,42 @@ fn response_413_is_replaced_by_a_size_error_report_for_the_same_invocation() {
     machine.handle_response(out.token, error_answer(413, "RequestEntityTooLarge")).unwrap();
     assert!(matches!(
         machine.poll_event(),
-        Some(RuntimeEvent::Rejected { rejection: Rejection::PayloadTooLarge, .. })
+        Some(RuntimeEvent::Rejected {
+            rejection: Rejection::PayloadTooLarge,
+            replaced: false,
+            call: Call::RuntimeResponse,
+            ..
+        })
     ));
-    let (out, parsed) = poll(&mut machine);
-    let ParsedCall::InvocationError { id: got, error_type, report, .. } = parsed else {
-        panic!("{parsed:?}")
-    };
-    assert_eq!((got.as_str(), error_type.as_str()), ("r1", "Function.ResponseSizeTooLarge"));
-    assert_eq!(report["errorType"], "Function.ResponseSizeTooLarge");
-    machine.handle_response(out.token, answer(202, &[], "")).unwrap();
-    assert_eq!(machine.poll_event(), Some(RuntimeEvent::Answered { request_id: id("r1") }));
+    assert_eq!(poll(&mut machine).1, ParsedCall::RuntimeNext, "no error report follows");
+    assert_eq!(machine.pending_invocations().count(), 0);
+}
+
+#[test]
+fn a_buffered_response_refused_as_truncated_ends_the_invocation_too() {
+    let mut machine = classic();
+    invoke(&mut machine, "r1");
+    machine.respond(&id("r1"), Bytes::from_static(b"half")).unwrap();
+    let (out, _) = poll(&mut machine);
+    machine.handle_response(out.token, error_answer(400, "TruncatedHTTPRequest")).unwrap();
+    assert!(matches!(machine.poll_event(), Some(RuntimeEvent::Rejected { replaced: false, .. })));
     assert_eq!(poll(&mut machine).1, ParsedCall::RuntimeNext);
+}
+
+#[test]
+fn buffered_responses_carry_a_content_type() {
+    let mut machine = classic();
+    invoke(&mut machine, "r1");
+    machine.respond(&id("r1"), Bytes::from_static(b"raw")).unwrap();
+    let (out, _) = poll(&mut machine);
+    assert_eq!(out.request.headers()["content-type"], "application/octet-stream");
+    machine.handle_response(out.token, answer(202, &[], "")).unwrap();
+    machine.poll_event();
+    invoke(&mut machine, "r2");
+    let json = http::HeaderValue::from_static("application/json");
+    machine.respond_with_content_type(&id("r2"), Bytes::from_static(b"{}"), Some(json)).unwrap();
+    let (out, _) = poll(&mut machine);
+    assert_eq!(out.request.headers()["content-type"], "application/json");
 }
 
 #[test]

@@ -63,9 +63,14 @@ proptest! {
         id in request_id(),
         nonce in prop::option::of(header_token()),
         payload in prop::collection::vec(any::<u8>(), 0..512),
+        content_type in prop::option::of("[a-z]{1,12}/[a-z.+-]{1,20}"),
     ) {
         let nonce = nonce.map(|n| InvocationId::new(&n).unwrap());
-        let request = rt::response(&addr, &id, nonce.as_ref(), Bytes::from(payload.clone())).unwrap();
+        let label = content_type.as_deref().map(|t| http::HeaderValue::from_str(t).unwrap());
+        let request =
+            rt::response(&addr, &id, nonce.as_ref(), Bytes::from(payload.clone()), label.as_ref()).unwrap();
+        let sent = request.headers().get(http::header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned());
+        prop_assert_eq!(sent.as_deref(), Some(content_type.as_deref().unwrap_or("application/octet-stream")));
         prop_assert_eq!(parse_call(&request, &prefix), ParsedCall::Response {
             id: id.to_string(),
             invocation_id: nonce.map(|n| n.to_string()),

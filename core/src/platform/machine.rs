@@ -8,6 +8,7 @@ use http::StatusCode;
 use super::event::{Outcome, PlatformEvent};
 use super::reply::Reply;
 use super::route::Route;
+use super::runtime_api::UnreadableBody;
 use crate::extension::{EventType, ShutdownReason};
 use crate::ids::{DeadlineMs, ExtensionId, InvocationId, RequestId};
 use crate::runtime::Mode;
@@ -37,7 +38,8 @@ pub struct PlatformConfig {
     /// Most extensions that may register (10 on Lambda).
     pub max_extensions: usize,
     /// How many expired request ids are remembered to answer `410` to late
-    /// answers (older ones get `400`).
+    /// answers (older ones get `400`); as many ids of invocations the
+    /// platform ended after a `413` are remembered to answer `403`.
     pub remembered_expired: usize,
 }
 
@@ -173,7 +175,9 @@ pub(super) struct Extension {
 ///   answered and every INVOKE-subscribed extension has called `next` again.
 ///   Managed Instances: up to `max` in flight, extensions get SHUTDOWN only.
 /// - Answers: `202`, `400 InvalidRequestID` (unknown or answered id),
-///   `410 InvokeTimeout` (expired id), `413` (buffered body over 6 MiB + 100 B).
+///   `410 InvokeTimeout` (expired id), `413` (buffered body over 6 MiB + 100 B;
+///   the invocation then ends as `Function.ResponseSizeTooLarge` and a later
+///   answer for it gets `403 InvalidStateTransition`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PlatformMachine {
     pub(super) config: PlatformConfig,
@@ -183,6 +187,9 @@ pub struct PlatformMachine {
     pub(super) queue: VecDeque<NewInvocation>,
     pub(super) active: Vec<Active>,
     pub(super) expired: VecDeque<RequestId>,
+    /// Invocations the platform ended itself (a buffered response over the
+    /// limit), remembered like `expired` to answer a late report `403`.
+    pub(super) closed_by_platform: VecDeque<RequestId>,
     pub(super) replies: VecDeque<(ConnId, Reply)>,
     pub(super) events: VecDeque<PlatformEvent>,
     pub(super) issued_extensions: u32,
@@ -199,6 +206,7 @@ impl PlatformMachine {
             queue: VecDeque::new(),
             active: Vec::new(),
             expired: VecDeque::new(),
+            closed_by_platform: VecDeque::new(),
             replies: VecDeque::new(),
             events: VecDeque::new(),
             issued_extensions: 0,
@@ -210,8 +218,10 @@ impl PlatformMachine {
     pub fn handle_request(&mut self, conn: ConnId, request: &http::Request<Bytes>) {
         match Route::of(request) {
             Route::RuntimeNext => self.runtime_next(conn),
-            Route::RuntimeResponse { request_id } => self.runtime_answer(conn, request_id, request, false),
-            Route::RuntimeError { request_id } => self.runtime_answer(conn, request_id, request, true),
+            Route::RuntimeResponse { request_id } => {
+                self.runtime_answer(conn, request_id, request, false, None)
+            }
+            Route::RuntimeError { request_id } => self.runtime_answer(conn, request_id, request, true, None),
             Route::RuntimeInitError => self.runtime_init_error(conn, request),
             Route::Register => self.register(conn, request),
             Route::ExtensionNext => self.extension_next(conn, request),
@@ -225,6 +235,28 @@ impl PlatformMachine {
             Route::NotFound => {
                 self.reply(conn, Reply::error(StatusCode::NOT_FOUND, "NotFound", "unknown path"))
             }
+        }
+        self.progress();
+    }
+
+    /// A request whose body the server could not read whole: `head` is the
+    /// request with what was read of the body (possibly nothing). An answer
+    /// to an active invocation ends it as Lambda does (the platform reports
+    /// `Function.ResponseSizeTooLarge` or [`TRUNCATED_RESPONSE`](super::TRUNCATED_RESPONSE) to the
+    /// caller, a later answer gets `403`); any other request gets `413` or
+    /// `400 TruncatedHTTPRequest`. The server closes the connection after
+    /// the answer.
+    pub fn handle_unreadable_request(
+        &mut self,
+        conn: ConnId,
+        head: &http::Request<Bytes>,
+        problem: UnreadableBody,
+    ) {
+        match Route::of(head) {
+            Route::RuntimeResponse { request_id } => {
+                self.runtime_answer(conn, request_id, head, false, Some(problem))
+            }
+            _ => self.reply(conn, problem.reply()),
         }
         self.progress();
     }
@@ -280,7 +312,8 @@ impl PlatformMachine {
         let id = &invocation.request_id;
         let in_use = self.queue.iter().any(|q| &q.request_id == id)
             || self.active.iter().any(|a| &a.request_id == id)
-            || self.expired.contains(id);
+            || self.expired.contains(id)
+            || self.closed_by_platform.contains(id);
         if in_use {
             return Err(PlatformError::DuplicateRequestId(id.clone()));
         }
@@ -373,10 +406,11 @@ impl PlatformMachine {
     }
 
     pub(super) fn remember_expired(&mut self, id: RequestId) {
-        self.expired.push_back(id);
-        while self.expired.len() > self.config.remembered_expired {
-            self.expired.pop_front();
-        }
+        remember(&mut self.expired, id, self.config.remembered_expired);
+    }
+
+    pub(super) fn remember_closed_by_platform(&mut self, id: RequestId) {
+        remember(&mut self.closed_by_platform, id, self.config.remembered_expired);
     }
 
     /// Hands extension `index` its oldest pending event if it is polling.
@@ -471,5 +505,13 @@ impl PlatformMachine {
 
     pub(super) fn wants(events: &[EventType], wanted: EventType) -> bool {
         events.contains(&wanted)
+    }
+}
+
+/// Appends `id` to a bounded memory of ids, forgetting the oldest beyond `limit`.
+fn remember(ids: &mut VecDeque<RequestId>, id: RequestId, limit: usize) {
+    ids.push_back(id);
+    while ids.len() > limit {
+        ids.pop_front();
     }
 }

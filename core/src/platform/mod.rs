@@ -11,3 +11,4 @@ mod runtime_api;
 pub use event::{InitFailure, Outcome, PlatformEvent};
 pub use machine::{ConnId, NewInvocation, PlatformConfig, PlatformError, PlatformMachine};
 pub use route::Route;
+pub use runtime_api::{UnreadableBody, TRUNCATED_RESPONSE};

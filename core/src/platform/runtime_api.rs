@@ -9,7 +9,8 @@ use super::reply::{invalid_state, Reply};
 use crate::headers;
 use crate::ids::RequestId;
 use crate::report::has_platform_shape;
-use crate::runtime::requests::MAX_BUFFERED_RESPONSE;
+use crate::report::ErrorReport;
+use crate::runtime::requests::{response_too_large_report, MAX_BUFFERED_RESPONSE};
 use crate::runtime::Mode;
 
 /// The error type the platform records: the header when it has the expected
@@ -21,6 +22,40 @@ pub(super) fn recorded_error_type(headers: &http::HeaderMap, name: &http::Header
         .filter(|t| has_platform_shape(t))
         .unwrap_or("Runtime.Unknown")
         .to_owned()
+}
+
+/// Why a request's body could not be read whole by the server in front of
+/// the machine; see [`PlatformMachine::handle_unreadable_request`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnreadableBody {
+    /// It is longer than the server reads.
+    TooLarge,
+    /// The connection ended before the declared length or the last chunk.
+    Truncated,
+}
+
+impl UnreadableBody {
+    /// The answer to a request with this body: `413 RequestEntityTooLarge`
+    /// or `400 TruncatedHTTPRequest`.
+    pub(super) fn reply(self) -> Reply {
+        match self {
+            Self::TooLarge => Reply::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "response payload exceeds 6291556 bytes",
+            ),
+            Self::Truncated => {
+                Reply::error(StatusCode::BAD_REQUEST, "TruncatedHTTPRequest", "the request body ended early")
+            }
+        }
+    }
+}
+
+/// The error type the platform records for an answer whose body ended early.
+pub const TRUNCATED_RESPONSE: &str = "Runtime.TruncatedResponse";
+
+fn truncated_response_report() -> ErrorReport {
+    ErrorReport::new(TRUNCATED_RESPONSE, "The runtime's response ended before its declared length.")
 }
 
 impl PlatformMachine {
@@ -56,17 +91,33 @@ impl PlatformMachine {
         raw_id: &str,
         request: &http::Request<Bytes>,
         is_error: bool,
+        unreadable: Option<UnreadableBody>,
     ) {
-        let reply = self.answer_reply(raw_id, request, is_error);
+        let reply = self.answer_reply(raw_id, request, is_error, unreadable);
         self.reply(conn, reply);
     }
 
-    fn answer_reply(&mut self, raw_id: &str, request: &http::Request<Bytes>, is_error: bool) -> Reply {
+    fn answer_reply(
+        &mut self,
+        raw_id: &str,
+        request: &http::Request<Bytes>,
+        is_error: bool,
+        unreadable: Option<UnreadableBody>,
+    ) -> Reply {
         let invalid_id = || Reply::error(StatusCode::BAD_REQUEST, "InvalidRequestID", "unknown request id");
-        let Ok(id) = RequestId::new(raw_id) else { return invalid_id() };
+        let Ok(id) = RequestId::new(raw_id) else {
+            return unreadable.map_or_else(invalid_id, UnreadableBody::reply);
+        };
         let Some(at) = self.active.iter().position(|a| a.request_id == id && !a.answered) else {
+            // A server refuses a body it cannot read before looking further.
+            if let Some(problem) = unreadable {
+                return problem.reply();
+            }
             if self.expired.contains(&id) {
                 return Reply::error(StatusCode::GONE, "InvokeTimeout", "the invocation timed out");
+            }
+            if self.closed_by_platform.contains(&id) {
+                return invalid_state("the platform already ended this invocation");
             }
             return invalid_id();
         };
@@ -90,12 +141,21 @@ impl PlatformMachine {
             );
         }
         let body = request.body().clone();
-        if !streamed && !is_error && body.len() > MAX_BUFFERED_RESPONSE {
-            return Reply::error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                "response payload exceeds 6291556 bytes",
-            );
+        let too_large = unreadable == Some(UnreadableBody::TooLarge)
+            || (!streamed && !is_error && body.len() > MAX_BUFFERED_RESPONSE);
+        if too_large || unreadable == Some(UnreadableBody::Truncated) {
+            // As Lambda does: the invocation ends here, the platform reports
+            // the size error (or the truncation) to the caller, the response
+            // counts as sent, and a later answer or error report gets 403.
+            let (report, problem) = if too_large {
+                (response_too_large_report(), UnreadableBody::TooLarge)
+            } else {
+                (truncated_response_report(), UnreadableBody::Truncated)
+            };
+            let outcome = Outcome::Error { error_type: report.error_type.clone(), body: report.to_body() };
+            self.end_answered(at, id.clone(), outcome);
+            self.remember_closed_by_platform(id);
+            return problem.reply();
         }
         let outcome = if is_error {
             Outcome::Error { error_type: recorded_error_type(headers, &headers::FUNCTION_ERROR_TYPE), body }
@@ -110,6 +170,14 @@ impl PlatformMachine {
         } else {
             Outcome::Response { body, streamed }
         };
+        self.end_answered(at, id, outcome);
+        Reply::accepted()
+    }
+
+    /// Active invocation `at` got its outcome: in classic mode it stays
+    /// until every INVOKE extension is done with it, in concurrent mode it
+    /// frees its slot.
+    fn end_answered(&mut self, at: usize, id: RequestId, outcome: Outcome) {
         match self.config.mode {
             Mode::Classic => {
                 self.active[at].answered = true;
@@ -120,7 +188,6 @@ impl PlatformMachine {
             }
         }
         self.complete(id, outcome);
-        Reply::accepted()
     }
 
     pub(super) fn runtime_init_error(&mut self, conn: ConnId, request: &http::Request<Bytes>) {

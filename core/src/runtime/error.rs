@@ -90,9 +90,9 @@ pub enum Rejection {
     InvalidRequestId,
     /// `410 InvokeTimeout`: the invocation timed out before the answer came.
     InvokeTimeout,
-    /// `413`: the payload was too large; an error report
-    /// (`Function.ResponseSizeTooLarge`) is sent instead, unless this was
-    /// already an error report.
+    /// `413`: the payload was too large. For a buffered response the
+    /// platform has reported `Function.ResponseSizeTooLarge` itself; for a
+    /// streamed one the runtime sends that report.
     PayloadTooLarge,
     /// Any other `4xx` except `403`.
     Other,

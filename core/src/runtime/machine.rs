@@ -71,7 +71,8 @@ pub enum RuntimeEvent {
         request_id: RequestId,
     },
     /// The platform refused the answer; the runtime went on with the next
-    /// invocation (or, for `413`, sends the size error report first).
+    /// invocation (or, for a streamed response refused with `413`, sends the
+    /// size error report first).
     Rejected {
         /// The invocation.
         request_id: RequestId,
@@ -117,7 +118,8 @@ pub enum RuntimeEvent {
 /// | next | anything else | fatal |
 /// | answer | 2xx | [`RuntimeEvent::Answered`], next poll |
 /// | answer | 400, 410, other 4xx | [`RuntimeEvent::Rejected`], next poll |
-/// | response (buffered or streamed) | 413 | [`RuntimeEvent::Rejected`] (`replaced`), then `Function.ResponseSizeTooLarge` is reported for the same invocation |
+/// | response (buffered) | 413 | [`RuntimeEvent::Rejected`]: the platform itself reported `Function.ResponseSizeTooLarge` and closed the invocation; next poll |
+/// | response (streamed) | 413 | [`RuntimeEvent::Rejected`] (`replaced`), then `Function.ResponseSizeTooLarge` is reported for the same invocation |
 /// | answer | 403, 5xx, 1xx, 3xx | fatal |
 /// | init error | 2xx | exit ([`ExitReason::InitErrorReported`]) |
 /// | init error | anything else | fatal |
@@ -159,7 +161,7 @@ struct Active {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Answer {
-    Response(Bytes),
+    Response(Bytes, Option<HeaderValue>),
     Error(ErrorReport),
     Streamed(Option<HeaderValue>),
 }
@@ -239,9 +241,13 @@ impl RuntimeMachine {
             Work::Answer(active, answer) => {
                 let (id, nonce) = (&active.request_id, active.invocation_id.as_ref());
                 match answer {
-                    Answer::Response(payload) => {
-                        buffered(requests::response(address, id, nonce, payload.clone())?)
-                    }
+                    Answer::Response(payload, content_type) => buffered(requests::response(
+                        address,
+                        id,
+                        nonce,
+                        payload.clone(),
+                        content_type.as_ref(),
+                    )?),
                     Answer::Error(report) => buffered(requests::error(address, id, nonce, report)?),
                     Answer::Streamed(content_type) => (
                         BodyMode::Streamed,
@@ -350,13 +356,15 @@ impl RuntimeMachine {
         }
         let server = ServerError::from_body(response.body());
         let rejection = Rejection::classify(status.as_u16(), &server);
-        // A response refused as too large (buffered or streamed) is replaced
-        // by the size error report; a refused error report is final.
+        // A buffered response refused with 413 ends the invocation: the
+        // platform reports `Function.ResponseSizeTooLarge` itself and would
+        // answer a report of ours with 403. Only a streamed response refused
+        // with 413 is replaced by the size error report (PROTOCOL.md is
+        // silent there; see DECISIONS). A refused error report is final.
         let (call, replaced) = match answer {
             Answer::Error(_) => (Call::RuntimeError, false),
-            Answer::Response(_) | Answer::Streamed(_) => {
-                (Call::RuntimeResponse, rejection == Rejection::PayloadTooLarge)
-            }
+            Answer::Response(..) => (Call::RuntimeResponse, false),
+            Answer::Streamed(_) => (Call::RuntimeResponse, rejection == Rejection::PayloadTooLarge),
         };
         let replace = replaced;
         self.events.push_back(RuntimeEvent::Rejected {
@@ -405,9 +413,21 @@ impl RuntimeMachine {
         }
     }
 
-    /// Answers invocation `id` with a buffered payload.
+    /// Answers invocation `id` with a buffered payload, sent as
+    /// `application/octet-stream`.
     pub fn respond(&mut self, id: &RequestId, payload: Bytes) -> Result<(), RuntimeError> {
-        self.answer(id, Answer::Response(payload))
+        self.answer(id, Answer::Response(payload, None))
+    }
+
+    /// Answers invocation `id` with a buffered payload labelled
+    /// `content_type` (`application/octet-stream` when `None`).
+    pub fn respond_with_content_type(
+        &mut self,
+        id: &RequestId,
+        payload: Bytes,
+        content_type: Option<HeaderValue>,
+    ) -> Result<(), RuntimeError> {
+        self.answer(id, Answer::Response(payload, content_type))
     }
 
     /// Answers invocation `id` with an error report.
@@ -531,7 +551,7 @@ impl Work {
             Self::Next => Call::RuntimeNext,
             Self::InitError(_) => Call::RuntimeInitError,
             Self::Answer(_, Answer::Error(_)) => Call::RuntimeError,
-            Self::Answer(_, Answer::Response(_) | Answer::Streamed(_)) => Call::RuntimeResponse,
+            Self::Answer(_, Answer::Response(..) | Answer::Streamed(_)) => Call::RuntimeResponse,
         }
     }
 }

@@ -43,15 +43,23 @@ pub fn next(address: &ApiAddress) -> Result<Request<Bytes>, BuildError> {
     request(address, Method::GET, NEXT_PATH, Bytes::new())
 }
 
-/// `POST /runtime/invocation/{id}/response` with a buffered payload.
+/// Content type of a buffered response whose handler named none: the
+/// payload is opaque bytes.
+pub const DEFAULT_RESPONSE_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("application/octet-stream");
+
+/// `POST /runtime/invocation/{id}/response` with a buffered payload, labelled
+/// `content_type` ([`DEFAULT_RESPONSE_CONTENT_TYPE`] when `None`).
 pub fn response(
     address: &ApiAddress,
     id: &RequestId,
     invocation_id: Option<&InvocationId>,
     payload: Bytes,
+    content_type: Option<&HeaderValue>,
 ) -> Result<Request<Bytes>, BuildError> {
     let mut request = request(address, Method::POST, &invocation_path(id, "response"), payload)?;
     echo_invocation_id(&mut request, invocation_id);
+    let content_type = content_type.cloned().unwrap_or(DEFAULT_RESPONSE_CONTENT_TYPE);
+    request.headers_mut().insert(CONTENT_TYPE, content_type);
     Ok(request)
 }
 

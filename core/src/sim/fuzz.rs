@@ -64,6 +64,7 @@ pub fn next_response(data: &[u8]) {
             &invocation.request_id,
             invocation.invocation_id.as_ref(),
             invocation.payload.clone(),
+            None,
         );
         assert!(request.is_ok(), "a decoded invocation must be answerable");
     }

@@ -79,7 +79,7 @@ impl World {
 
     fn answer_again(&mut self, id: &RequestId) {
         let Some(address) = address() else { return };
-        if let Ok(request) = rt_requests::response(&address, id, None, Bytes::from_static(b"again")) {
+        if let Ok(request) = rt_requests::response(&address, id, None, Bytes::from_static(b"again"), None) {
             self.stage(RUNTIME, BUG_TOKEN, Call::RuntimeResponse, &request);
         }
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use lambda_sansio::extension::ShutdownReason;
 use lambda_sansio::platform::{
-    ConnId, NewInvocation, Outcome, PlatformConfig, PlatformEvent, PlatformMachine,
+    ConnId, NewInvocation, Outcome, PlatformConfig, PlatformEvent, PlatformMachine, UnreadableBody,
 };
 use lambda_sansio::telemetry::RecordCategory;
 use lambda_sansio::{DeadlineMs, RequestId};
@@ -40,7 +40,14 @@ pub(crate) enum Source {
 
 pub(crate) enum Command {
     /// A client request on connection `conn`; the answer goes to `reply`.
-    Api { conn: ConnId, request: Box<http::Request<Bytes>>, reply: oneshot::Sender<http::Response<Bytes>> },
+    /// `unreadable` says why the body could not be read whole (then the
+    /// request carries the head only).
+    Api {
+        conn: ConnId,
+        request: Box<http::Request<Bytes>>,
+        unreadable: Option<UnreadableBody>,
+        reply: oneshot::Sender<http::Response<Bytes>>,
+    },
     /// The client of `conn` went away before its answer.
     Closed { conn: ConnId },
     /// The answer for `conn` was deliberately not delivered (fault injection).
@@ -154,9 +161,12 @@ impl Actor {
 
     fn handle(&mut self, command: Command) {
         match command {
-            Command::Api { conn, request, reply } => {
+            Command::Api { conn, request, unreadable, reply } => {
                 self.pending.insert(conn, reply);
-                self.platform.handle_request(conn, &request);
+                match unreadable {
+                    None => self.platform.handle_request(conn, &request),
+                    Some(problem) => self.platform.handle_unreadable_request(conn, &request, problem),
+                }
             }
             Command::Closed { conn } => {
                 if self.pending.remove(&conn).is_some() {

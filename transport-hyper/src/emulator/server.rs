@@ -7,14 +7,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use lambda_sansio::platform::ConnId;
+use lambda_sansio::platform::{ConnId, UnreadableBody};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -84,13 +87,14 @@ impl Server {
             Some(Fault::Truncate) | None => {}
         }
         let conn = ConnId(self.connections.fetch_add(1, Ordering::Relaxed));
-        let request = match read_api_request(request).await {
-            Ok(request) => request,
-            Err(answer) => return Ok(answer),
+        let (request, unreadable) = match read_api_request(request).await {
+            ReadRequest::Whole(request) => (request, None),
+            ReadRequest::Unreadable(head, problem) => (head, Some(problem)),
         };
         let (reply, answer) = oneshot::channel();
         let mut guard = CloseGuard { conn, commands: self.commands.clone(), armed: true };
-        if self.commands.send(Command::Api { conn, request: Box::new(request), reply }).is_err() {
+        let request = Box::new(request);
+        if self.commands.send(Command::Api { conn, request, unreadable, reply }).is_err() {
             return Ok(error(503, "ServiceUnavailable", "the emulator is stopping"));
         }
         let Ok(response) = answer.await else {
@@ -102,16 +106,26 @@ impl Server {
             let _ = self.commands.send(Command::Undelivered { conn });
             return Ok(truncated(response));
         }
-        Ok(response.map(|body| Full::new(body).map_err(|never| match never {}).boxed()))
+        let mut response = response.map(|body| Full::new(body).map_err(|never| match never {}).boxed());
+        if unreadable.is_some() {
+            // The rest of the body was not read: this connection is done.
+            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        Ok(response)
     }
 
     async fn invoke(&self, request: Request<Incoming>) -> Response<ResponseBody> {
         if request.method() != Method::POST {
             return error(405, "MethodNotAllowed", "invoke with POST");
         }
-        let payload = match Limited::new(request.into_body(), MAX_INVOKE).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => return error(413, "RequestEntityTooLarge", "the invoke payload exceeds 6 MiB"),
+        let payload = match read_body(&mut request.into_body(), MAX_INVOKE).await {
+            Ok((payload, _)) => payload,
+            Err(UnreadableBody::TooLarge) => {
+                return error(413, "RequestEntityTooLarge", "the invoke payload exceeds 6 MiB")
+            }
+            Err(UnreadableBody::Truncated) => {
+                return error(400, "TruncatedHTTPRequest", "the invoke payload ended early")
+            }
         };
         let (reply, outcome) = oneshot::channel();
         if self.commands.send(Command::Invoke { payload, reply }).is_err() {
@@ -130,28 +144,87 @@ impl Server {
     }
 }
 
+/// A request as read from the wire.
+enum ReadRequest {
+    /// The whole request, trailers merged into the head.
+    Whole(Request<Bytes>),
+    /// The head (with an empty body) of a request whose body could not be
+    /// read whole.
+    Unreadable(Request<Bytes>, UnreadableBody),
+}
+
+/// How much of an oversized body is read and thrown away before answering,
+/// so that a client that writes its whole body before reading still gets
+/// the answer instead of a broken pipe.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+/// How long the drain may take.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
 /// Reads a request whole (bounded), merging trailers into the head so the
 /// platform sees a streamed answer's error trailers.
-async fn read_api_request(request: Request<Incoming>) -> Result<Request<Bytes>, Response<ResponseBody>> {
+async fn read_api_request(request: Request<Incoming>) -> ReadRequest {
     let streamed = request
         .headers()
         .get("lambda-runtime-function-response-mode")
         .is_some_and(|mode| mode.as_bytes().eq_ignore_ascii_case(b"streaming"));
     let limit = if streamed { MAX_STREAMED_BODY } else { MAX_API_BODY };
-    let (mut parts, body) = request.into_parts();
-    let collected = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected,
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(error(413, "RequestEntityTooLarge", "request body too large"));
+    let (mut parts, mut body) = request.into_parts();
+    match read_body(&mut body, limit).await {
+        Ok((data, trailers)) => {
+            for (name, value) in &trailers {
+                parts.headers.append(name.clone(), value.clone());
+            }
+            ReadRequest::Whole(Request::from_parts(parts, data))
         }
-        Err(_) => return Err(error(400, "TruncatedHTTPRequest", "the request body ended early")),
-    };
-    if let Some(trailers) = collected.trailers() {
-        for (name, value) in trailers {
-            parts.headers.append(name.clone(), value.clone());
+        Err(problem) => ReadRequest::Unreadable(Request::from_parts(parts, Bytes::new()), problem),
+    }
+}
+
+/// Reads `body` whole, with its trailers, if it is at most `limit` bytes.
+/// An oversized body is refused (from its declared length when it has one)
+/// and drained within bounds, so the client can read the answer.
+async fn read_body(body: &mut Incoming, limit: usize) -> Result<(Bytes, HeaderMap), UnreadableBody> {
+    let declared = body.size_hint().exact().and_then(|n| usize::try_from(n).ok());
+    if let Some(declared) = declared.filter(|&n| n > limit) {
+        if declared <= limit + DRAIN_BYTES {
+            drain(body).await;
+        }
+        return Err(UnreadableBody::TooLarge);
+    }
+    let mut data = BytesMut::new();
+    let mut trailers = HeaderMap::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| UnreadableBody::Truncated)?;
+        match frame.into_data() {
+            Ok(chunk) if data.len() + chunk.len() > limit => {
+                drain(body).await;
+                return Err(UnreadableBody::TooLarge);
+            }
+            Ok(chunk) => data.extend_from_slice(&chunk),
+            Err(frame) => {
+                if let Ok(more) = frame.into_trailers() {
+                    trailers.extend(more);
+                }
+            }
         }
     }
-    Ok(Request::from_parts(parts, collected.to_bytes()))
+    Ok((data.freeze(), trailers))
+}
+
+/// Reads and discards the rest of `body`, within [`DRAIN_BYTES`] and
+/// [`DRAIN_TIME`].
+async fn drain(body: &mut Incoming) {
+    let mut left = DRAIN_BYTES;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            let read = frame.data_ref().map_or(0, Bytes::len);
+            if read >= left {
+                return;
+            }
+            left -= read;
+        }
+    })
+    .await;
 }
 
 /// The service error that makes hyper drop a connection without an answer.
