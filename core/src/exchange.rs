@@ -112,8 +112,12 @@ pub enum TimerReason {
     },
 }
 
-/// What kind of failure a driver saw. The machine's retry policy is the same
-/// for every kind; the kind is kept for the caller's diagnostics.
+/// What kind of failure a driver saw. For every call but `next` the
+/// machine's retry policy is the same for every kind. For `next`, an answer
+/// that arrived but could not be read ([`MalformedResponse`](Self::MalformedResponse),
+/// [`BodyTooLarge`](Self::BodyTooLarge)) was delivered as far as the platform
+/// knows, so it is not retried: see
+/// [`RuntimeMachine`](crate::runtime::RuntimeMachine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransportErrorKind {
     /// The connection could not be opened.
@@ -128,20 +132,50 @@ pub enum TransportErrorKind {
     Other,
 }
 
+impl TransportErrorKind {
+    /// Whether an answer arrived (and so was sent by the platform) although
+    /// it could not be read.
+    pub fn answer_arrived(self) -> bool {
+        matches!(self, Self::MalformedResponse | Self::BodyTooLarge)
+    }
+}
+
+impl std::fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "could not connect",
+            Self::Reset => "the connection broke",
+            Self::MalformedResponse => "the answer is not valid HTTP/1.1",
+            Self::BodyTooLarge => "the answer's body is too large",
+            Self::Other => "the exchange failed",
+        })
+    }
+}
+
 /// A failed exchange, as a driver reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("{kind:?}: {detail}")]
+#[error("{kind}: {detail}")]
 pub struct TransportError {
     /// What failed.
     pub kind: TransportErrorKind,
     /// Human-readable detail from the driver.
     pub detail: String,
+    /// The answer's head as received (status line and header lines, HTTP/1
+    /// text), when an answer arrived but could not be read whole. The
+    /// machine reads the invocation's ids from it.
+    pub head: Option<Bytes>,
 }
 
 impl TransportError {
     /// A transport error of `kind` with a description.
     pub fn new(kind: TransportErrorKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into() }
+        Self { kind, detail: detail.into(), head: None }
+    }
+
+    /// The same, with the raw head of the answer that could not be read.
+    pub fn with_head(mut self, head: Bytes) -> Self {
+        self.head = Some(head);
+        self
     }
 }
 

@@ -330,3 +330,62 @@ fn misuse_is_a_typed_error_that_changes_nothing() {
     m.ready().unwrap();
     assert!(matches!(send(&mut m), ParsedCall::EventNext { .. }));
 }
+
+#[test]
+fn managed_instances_register_without_invoke_and_tell_the_host() {
+    let name = ExtensionName::new("telemetry-shipper").unwrap();
+    let both = [EventType::Invoke, EventType::Shutdown];
+    let config = ExtensionConfig::from_env_values(
+        Some(ADDRESS),
+        Some("lambda-managed-instances"),
+        name.clone(),
+        &both,
+    )
+    .unwrap();
+    assert!(config.managed_instances);
+    let mut m = ExtensionMachine::new(config);
+    assert_eq!(m.poll_event(), Some(ExtensionEvent::EventsUnavailable { events: vec![EventType::Invoke] }));
+    let ParsedCall::Register { events, .. } = send(&mut m) else { panic!() };
+    assert_eq!(events, vec!["SHUTDOWN".to_owned()], "INVOKE would be refused 403 Extension.InvalidEventType");
+    assert_eq!(m.registered_events(), &[EventType::Shutdown]);
+    // Outside Managed Instances nothing is dropped or said.
+    for initialization in [None, Some("on-demand"), Some("provisioned-concurrency")] {
+        let config =
+            ExtensionConfig::from_env_values(Some(ADDRESS), initialization, name.clone(), &both).unwrap();
+        let mut m = ExtensionMachine::new(config);
+        assert_eq!(m.poll_event(), None);
+        let ParsedCall::Register { events, .. } = send(&mut m) else { panic!() };
+        assert_eq!(events, vec!["INVOKE".to_owned(), "SHUTDOWN".to_owned()], "{initialization:?}");
+    }
+    assert!(ExtensionConfig::from_env_values(None, None, name, &both).is_err());
+}
+
+#[test]
+fn managed_instances_subscribe_with_the_schema_they_require() {
+    let subscription = Subscription::new(
+        SubscriptionApi::Telemetry,
+        &[RecordCategory::Platform],
+        Buffering::default(),
+        "http://sandbox.localdomain:4243/t",
+    )
+    .unwrap();
+    for (initialization, schema) in
+        [(Some("lambda-managed-instances"), "2025-01-29"), (None, Subscription::TELEMETRY_SCHEMA)]
+    {
+        let config = ExtensionConfig::from_env_values(
+            Some(ADDRESS),
+            initialization,
+            ExtensionName::new("x").unwrap(),
+            &[EventType::Shutdown],
+        )
+        .unwrap();
+        let mut m = ExtensionMachine::new(config);
+        send(&mut m);
+        m.handle_response(Token(0), answer(200, &[("lambda-extension-identifier", ID)], "")).unwrap();
+        m.poll_event();
+        m.subscribe(subscription.clone()).unwrap();
+        let out = m.poll_request().unwrap();
+        let body: serde_json::Value = serde_json::from_slice(out.request.body()).unwrap();
+        assert_eq!(body["schemaVersion"], schema, "{initialization:?}");
+    }
+}

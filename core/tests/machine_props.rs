@@ -24,8 +24,14 @@ use support::{parse_call, ParsedCall, ADDRESS};
 /// What the platform does with one request.
 #[derive(Debug, Clone)]
 enum Reply {
-    Answer { status: u16, headers: Vec<(&'static str, Vec<u8>)>, body: Vec<u8> },
+    Answer {
+        status: u16,
+        headers: Vec<(&'static str, Vec<u8>)>,
+        body: Vec<u8>,
+    },
     Fail,
+    /// An answer arrived that the driver could not read; the raw head it kept.
+    Unreadable(Vec<u8>),
 }
 
 /// What the host does with one event that needs an answer.
@@ -91,6 +97,15 @@ fn reply() -> impl Strategy<Value = Reply> {
             Reply::Answer { status, headers, body }
         }),
         1 => Just(Reply::Fail),
+        1 => prop_oneof![
+            header_value().prop_map(|id| {
+                let mut head = b"HTTP/1.1 200 OK\r\nlambda-runtime-aws-request-id: ".to_vec();
+                head.extend_from_slice(&id);
+                head.extend_from_slice(b"\r\nx: a\r\n b\r\n\r\n");
+                Reply::Unreadable(head)
+            }),
+            prop::collection::vec(any::<u8>(), 0..100).prop_map(Reply::Unreadable),
+        ],
     ]
 }
 
@@ -173,6 +188,10 @@ fn runtime_session(max: u16, replies: &[Reply], moves: &[HostMove]) {
                         assert!(open.remove(&request_id), "closed a delivery that was not open");
                     }
                 }
+                // Unreadable: the machine reports it itself; it is open until answered.
+                RuntimeEvent::InvocationUnreadable { request_id, .. } => {
+                    assert!(open.insert(request_id.clone()), "delivered while open: {request_id:?}");
+                }
                 RuntimeEvent::Exit(_) => exited = true,
             }
         }
@@ -201,9 +220,14 @@ fn runtime_session(max: u16, replies: &[Reply], moves: &[HostMove]) {
             other => panic!("unexpected call {other:?}"),
         }
         let Some(reply) = replies.next() else { return };
-        let result = match to_response(reply) {
-            Some(response) => machine.handle_response(out.token, response),
-            None => {
+        let result = match (to_response(reply), reply) {
+            (Some(response), _) => machine.handle_response(out.token, response),
+            (None, Reply::Unreadable(head)) => machine.handle_transport_error(
+                out.token,
+                TransportError::new(TransportErrorKind::MalformedResponse, "x")
+                    .with_head(head.clone().into()),
+            ),
+            (None, _) => {
                 machine.handle_transport_error(out.token, TransportError::new(TransportErrorKind::Reset, "x"))
             }
         };
@@ -248,6 +272,7 @@ fn extension_session(replies: &[Reply], moves: &[HostMove]) {
                 ExtensionEvent::Subscribed | ExtensionEvent::SubscriptionRejected { .. } => {
                     machine.ready().unwrap()
                 }
+                ExtensionEvent::EventsUnavailable { .. } => {}
                 ExtensionEvent::Invoke(_) | ExtensionEvent::Unknown { .. } => match host {
                     HostMove::ExitError => machine.exit_error(ErrorReport::new("Extension.X", "m")).unwrap(),
                     _ => machine.event_done().unwrap(),
@@ -286,9 +311,14 @@ fn extension_session(replies: &[Reply], moves: &[HostMove]) {
             other => panic!("unexpected call {other:?}"),
         }
         let Some(reply) = replies.next() else { return };
-        let result = match to_response(reply) {
-            Some(response) => machine.handle_response(out.token, response),
-            None => {
+        let result = match (to_response(reply), reply) {
+            (Some(response), _) => machine.handle_response(out.token, response),
+            (None, Reply::Unreadable(head)) => machine.handle_transport_error(
+                out.token,
+                TransportError::new(TransportErrorKind::MalformedResponse, "x")
+                    .with_head(head.clone().into()),
+            ),
+            (None, _) => {
                 machine.handle_transport_error(out.token, TransportError::new(TransportErrorKind::Reset, "x"))
             }
         };

@@ -426,3 +426,43 @@ fn a_failed_delivery_puts_the_invocation_and_event_back() {
         "redelivery is not a new start"
     );
 }
+
+#[test]
+fn managed_instances_refuse_invoke_registration_and_subscriptions_outside_their_rules() {
+    let mut p = platform(Mode::Concurrent { max: NonZeroU16::new(2).unwrap() });
+    let invoke = register(&mut p, "ext-a", &[EventType::Invoke, EventType::Shutdown]);
+    assert_eq!((invoke.status().as_u16(), error_type(&invoke).as_str()), (403, "Extension.InvalidEventType"));
+    let id = ext_id(&register(&mut p, "ext-a", &[EventType::Shutdown]));
+    events(&mut p);
+    let subscription = |schema: &str, destination: &str| {
+        Subscription::new(
+            SubscriptionApi::Telemetry,
+            &[RecordCategory::Platform],
+            Buffering::default(),
+            destination,
+        )
+        .unwrap()
+        .with_schema_version(schema)
+    };
+    for (schema, destination) in [
+        ("2022-12-13", "http://sandbox.localdomain:1/"),
+        ("2025-01-29", "http://127.0.0.1:1/"),
+        ("2025-01-29", "http://localhost:1/"),
+    ] {
+        let refused =
+            call(&mut p, 1, subscription(schema, destination).request(&addr(), &id).unwrap()).unwrap();
+        assert_eq!(
+            (refused.status().as_u16(), error_type(&refused).as_str()),
+            (400, "ValidationError"),
+            "{schema} {destination}"
+        );
+    }
+    assert!(events(&mut p).is_empty(), "no refused subscription is recorded");
+    let good = subscription("2025-01-29", "http://sandbox.localdomain:1/");
+    assert_eq!(call(&mut p, 1, good.request(&addr(), &id).unwrap()).unwrap().status(), 200);
+    // Classic mode keeps accepting the older schema on any host.
+    let mut classic = platform(Mode::Classic);
+    let id = ext_id(&register(&mut classic, "ext-a", &[EventType::Invoke]));
+    let older = subscription("2022-12-13", "http://127.0.0.1:1/");
+    assert_eq!(call(&mut classic, 1, older.request(&addr(), &id).unwrap()).unwrap().status(), 200);
+}

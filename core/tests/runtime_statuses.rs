@@ -492,3 +492,54 @@ fn the_api_prefix_is_kept_in_every_path() {
     assert_eq!(out.request.uri(), "http://127.0.0.1:9100/.rt/2018-06-01/runtime/invocation/next");
     assert_eq!(parse_call(&out.request, "/.rt"), ParsedCall::RuntimeNext);
 }
+
+#[test]
+fn an_unreadable_next_answer_with_a_readable_id_is_reported_for_that_invocation() {
+    for kind in [TransportErrorKind::MalformedResponse, TransportErrorKind::BodyTooLarge] {
+        let mut machine = classic();
+        let (out, _) = poll(&mut machine);
+        let head = "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\nLambda-Runtime-Invocation-Id: n1\r\n\r\n";
+        let error = TransportError::new(kind, "answer head has more than 128 headers").with_head(head.into());
+        machine.handle_transport_error(out.token, error.clone()).unwrap();
+        assert_eq!(
+            machine.poll_event(),
+            Some(RuntimeEvent::InvocationUnreadable { request_id: id("r1"), error })
+        );
+        let (out, parsed) = poll(&mut machine);
+        assert_eq!(out.call, Call::RuntimeError, "{kind:?}: not polled again, which would lose it");
+        let ParsedCall::InvocationError { id: got, invocation_id, error_type, report } = parsed else {
+            panic!("{parsed:?}")
+        };
+        assert_eq!((got.as_str(), invocation_id.as_deref()), ("r1", Some("n1")));
+        assert_eq!(error_type, "Runtime.InvalidEvent");
+        assert!(report["errorMessage"].as_str().unwrap().contains("more than 128 headers"), "{report}");
+        machine.handle_response(out.token, answer(202, &[], "")).unwrap();
+        assert_eq!(machine.poll_event(), Some(RuntimeEvent::Answered { request_id: id("r1") }));
+        assert_eq!(poll(&mut machine).1, ParsedCall::RuntimeNext);
+    }
+}
+
+#[test]
+fn an_unreadable_next_answer_without_a_readable_id_is_fatal_with_the_cause() {
+    for head in [None, Some("HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: a\rb\r\n\r\n")] {
+        let mut machine = classic();
+        let (out, _) = poll(&mut machine);
+        let mut error = TransportError::new(TransportErrorKind::MalformedResponse, "invalid header value");
+        error.head = head.map(Into::into);
+        let fatal = machine.handle_transport_error(out.token, error.clone()).unwrap_err();
+        assert_eq!(fatal, RuntimeError::UnreadableInvocation(error));
+        assert!(fatal.to_string().contains("invalid header value"), "{fatal}");
+        assert_exit_is_sticky(&mut machine, &fatal);
+    }
+}
+
+#[test]
+fn a_broken_connection_during_next_is_retried_not_reported() {
+    let mut machine = classic();
+    let (out, _) = poll(&mut machine);
+    let head = "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\n\r\n";
+    let reset = TransportError::new(TransportErrorKind::Reset, "body truncated").with_head(head.into());
+    machine.handle_transport_error(out.token, reset).unwrap();
+    assert_eq!(machine.poll_event(), None, "the platform redelivers what it could not write");
+    assert!(machine.poll_timeout().is_some());
+}

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::telemetry::{
     Buffering, RecordCategory, RecordType, Subscription, SubscriptionApi, TelemetryRecord,
@@ -64,6 +65,14 @@ fn serve() -> Result<(), Box<dyn std::error::Error>> {
                     shutdown.shutdown_reason.as_str(),
                     reports.load(Ordering::Relaxed)
                 ),
+                // Lambda will never accept it: fail init, loudly.
+                Event::SubscriptionRejected(refusal) if refusal.is_permanent() => {
+                    eprintln!("{NAME}: {refusal}; stopping, since no report could ever arrive");
+                    return Err(HandlerError::new("Extension.SubscriptionRejected", refusal.to_string()));
+                }
+                Event::SubscriptionRejected(refusal) => {
+                    eprintln!("{NAME}: warning: {refusal}; running without invocation reports");
+                }
             }
             Ok(())
         },

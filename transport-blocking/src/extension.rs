@@ -5,7 +5,7 @@
 use std::thread;
 
 use lambda_sansio::context::HandlerError;
-use lambda_sansio::extension::host::{self, HostEvent, Next};
+use lambda_sansio::extension::host::{self, HostEvent, Next, SubscriptionRefusal};
 use lambda_sansio::extension::{
     EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine, InvokeEvent,
     ShutdownEvent,
@@ -24,6 +24,11 @@ pub enum Event<'a> {
     Invoke(&'a InvokeEvent),
     /// The environment shuts down; this is the last event.
     Shutdown(&'a ShutdownEvent),
+    /// The telemetry subscription was refused, during init. `Ok` goes on
+    /// without it; `Err` reports an init error and the extension exits.
+    /// [`SubscriptionRefusal::is_permanent`] says whether Lambda itself
+    /// refused it (rather than an emulator without the API).
+    SubscriptionRejected(&'a SubscriptionRefusal),
 }
 
 /// An extension to run.
@@ -54,9 +59,23 @@ impl Extension {
     /// An extension named `name` (its executable's file name, for an
     /// external one) receiving `events`, against `AWS_LAMBDA_RUNTIME_API`.
     pub fn new(name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
-        let api =
-            std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::from(ConfigError::MissingApi))?;
-        Self::with_api(&api, name, events)
+        let var = |name| std::env::var(name).ok();
+        let config = ExtensionConfig::from_env_values(
+            var("AWS_LAMBDA_RUNTIME_API").as_deref(),
+            var("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref(),
+            ExtensionName::new(name)?,
+            events,
+        )
+        .map_err(RunError::from)?;
+        Ok(Self { config, subscription: None })
+    }
+
+    /// Applies the Lambda Managed Instances rules (SHUTDOWN only, the
+    /// `2025-01-29` telemetry schema), as [`new`](Self::new) does when
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE` says so.
+    pub fn managed_instances(mut self, managed_instances: bool) -> Self {
+        self.config.managed_instances = managed_instances;
+        self
     }
 
     /// The same against an explicit API address (`host:port` or a URL).
@@ -75,7 +94,7 @@ impl Extension {
     }
 
     /// Registers, subscribes if asked, then calls `on_event` for each event
-    /// until SHUTDOWN. An `Err` from `on_event` is reported with exit/error
+    /// until SHUTDOWN (a refused subscription is an event too). An `Err` from `on_event` is reported with exit/error
     /// and ends the extension.
     pub fn run<F>(self, mut on_event: F) -> Result<(), ExtensionRunError>
     where
@@ -88,11 +107,15 @@ impl Extension {
             let event = pump(&mut machine, &mut connection)?;
             match host::advance(&mut machine, event, &mut subscription)? {
                 Next::Continue => {}
+                Next::Tell(notice) => eprintln!("lambda-sansio: {notice}"),
                 Next::Exit(reason) => return exit(reason),
                 Next::Deliver(event) => {
                     let outcome = match &event {
                         HostEvent::Invoke(invoke) => on_event(Event::Invoke(invoke)),
                         HostEvent::Shutdown(shutdown) => on_event(Event::Shutdown(shutdown)),
+                        HostEvent::SubscriptionRejected(refusal) => {
+                            on_event(Event::SubscriptionRejected(refusal))
+                        }
                     };
                     host::complete(&mut machine, &event, outcome.map_err(|HandlerError(report)| report))?;
                 }

@@ -44,6 +44,9 @@ impl Driver for Blocking {
                         Event::Shutdown(shutdown) => {
                             format!("shutdown {}", shutdown.shutdown_reason.as_str())
                         }
+                        Event::SubscriptionRejected(refusal) => {
+                            format!("subscription refused {}", refusal.status)
+                        }
                     });
                     Ok(())
                 })

@@ -31,6 +31,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         shutdown.shutdown_reason.as_str()
                     );
                 }
+                // This example subscribes to nothing; a refusal cannot happen.
+                Event::SubscriptionRejected(_) => {}
             }
             async { Ok(()) }
         })

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use lambda_sansio::context::HandlerError;
-use lambda_sansio::extension::host::{self, HostEvent, Next};
+use lambda_sansio::extension::host::{self, HostEvent, Next, SubscriptionRefusal};
 use lambda_sansio::extension::{
     EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine, InvokeEvent,
     ShutdownEvent,
@@ -23,6 +23,11 @@ pub enum Event {
     Invoke(InvokeEvent),
     /// The environment shuts down; this is the last event.
     Shutdown(ShutdownEvent),
+    /// The telemetry subscription was refused, during init. `Ok` goes on
+    /// without it; `Err` reports an init error and the extension exits.
+    /// [`SubscriptionRefusal::is_permanent`] says whether Lambda itself
+    /// refused it (rather than an emulator without the API).
+    SubscriptionRejected(SubscriptionRefusal),
 }
 
 /// Why the extension stopped.
@@ -53,9 +58,23 @@ impl Extension {
     /// An extension named `name` receiving `events`, against
     /// `AWS_LAMBDA_RUNTIME_API`.
     pub fn new(name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
-        let api =
-            std::env::var("AWS_LAMBDA_RUNTIME_API").map_err(|_| RunError::from(ConfigError::MissingApi))?;
-        Self::with_api(&api, name, events)
+        let var = |name| std::env::var(name).ok();
+        let config = ExtensionConfig::from_env_values(
+            var("AWS_LAMBDA_RUNTIME_API").as_deref(),
+            var("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref(),
+            ExtensionName::new(name)?,
+            events,
+        )
+        .map_err(RunError::from)?;
+        Ok(Self { config, subscription: None })
+    }
+
+    /// Applies the Lambda Managed Instances rules (SHUTDOWN only, the
+    /// `2025-01-29` telemetry schema), as [`new`](Self::new) does when
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE` says so.
+    pub fn managed_instances(mut self, managed_instances: bool) -> Self {
+        self.config.managed_instances = managed_instances;
+        self
     }
 
     /// The same against an explicit API address.
@@ -87,11 +106,15 @@ impl Extension {
             let event = pump(&mut machine, &mut client).await?;
             match host::advance(&mut machine, event, &mut subscription)? {
                 Next::Continue => {}
+                Next::Tell(notice) => eprintln!("lambda-sansio: {notice}"),
                 Next::Exit(reason) => return exit(reason),
                 Next::Deliver(event) => {
                     let outcome = match &event {
                         HostEvent::Invoke(invoke) => on_event(Event::Invoke(invoke.clone())).await,
                         HostEvent::Shutdown(shutdown) => on_event(Event::Shutdown(shutdown.clone())).await,
+                        HostEvent::SubscriptionRejected(refusal) => {
+                            on_event(Event::SubscriptionRejected(refusal.clone())).await
+                        }
                     };
                     host::complete(&mut machine, &event, outcome.map_err(|HandlerError(report)| report))?;
                 }

@@ -191,6 +191,9 @@ where
                 RuntimeEvent::StreamLost { request_id, error } => {
                     eprintln!("lambda-sansio: streamed answer to {request_id} lost: {error}");
                 }
+                RuntimeEvent::InvocationUnreadable { request_id, error } => {
+                    eprintln!("lambda-sansio: invocation {request_id} could not be read ({error}); reported as an error");
+                }
                 RuntimeEvent::Answered { .. } => {}
             }
         }

@@ -53,6 +53,9 @@ impl Driver for Hyper {
                 log.lock().unwrap().push(match event {
                     Event::Invoke(invoke) => format!("invoke {}", invoke.request_id.len()),
                     Event::Shutdown(shutdown) => format!("shutdown {}", shutdown.shutdown_reason.as_str()),
+                    Event::SubscriptionRejected(refusal) => {
+                        format!("subscription refused {}", refusal.status)
+                    }
                 });
                 async { Ok(()) }
             });

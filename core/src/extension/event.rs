@@ -16,6 +16,16 @@ pub enum EventType {
     Shutdown,
 }
 
+impl EventType {
+    /// The name on the wire: `INVOKE` or `SHUTDOWN`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invoke => "INVOKE",
+            Self::Shutdown => "SHUTDOWN",
+        }
+    }
+}
+
 /// The body of a `200` answer to register. Every field is optional: an
 /// emulator may send an empty or unreadable body, which decodes to the default.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -3,9 +3,9 @@
 //! events reach the user, how the user's outcome closes an event.
 
 use super::error::{ExitReason, ExtensionError};
-use super::event::{InvokeEvent, ShutdownEvent};
+use super::event::{EventType, InvokeEvent, ShutdownEvent};
 use super::machine::{ExtensionEvent, ExtensionMachine};
-use crate::report::ErrorReport;
+use crate::report::{ErrorReport, ServerError};
 use crate::telemetry::Subscription;
 
 /// An event for the user's code.
@@ -15,6 +15,58 @@ pub enum HostEvent {
     Invoke(InvokeEvent),
     /// The environment shuts down; the last event.
     Shutdown(ShutdownEvent),
+    /// The Telemetry or Logs API subscription was refused. Comes during
+    /// init, before any INVOKE: an `Ok` outcome finishes init without the
+    /// subscription, an `Err` reports an init error and ends the extension.
+    SubscriptionRejected(SubscriptionRefusal),
+}
+
+/// A refused subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SubscriptionRefusal {
+    /// The HTTP status (`2xx` when the platform said the API is not supported).
+    pub status: u16,
+    /// The decoded error body.
+    pub server: ServerError,
+}
+
+impl SubscriptionRefusal {
+    /// Whether Lambda will never accept this subscription (`400
+    /// ValidationError`), as opposed to an emulator without the API
+    /// (`Telemetry.NotSupported`) or another refusal.
+    pub fn is_permanent(&self) -> bool {
+        self.status == 400 && self.server.is("ValidationError")
+    }
+}
+
+impl std::fmt::Display for SubscriptionRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the telemetry subscription was refused with status {} ({})", self.status, self.server)
+    }
+}
+
+/// Something the driver tells its user (one line on stderr) and goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Notice {
+    /// These events are not offered in this environment; the extension
+    /// registered without them.
+    EventsUnavailable(Vec<EventType>),
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::EventsUnavailable(events) => {
+                let names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+                write!(
+                    f,
+                    "{} events are not available to extensions under Lambda Managed Instances; \
+                     registered without them",
+                    names.join(" and ")
+                )
+            }
+        }
+    }
 }
 
 /// What the driver does next.
@@ -22,6 +74,8 @@ pub enum HostEvent {
 pub enum Next {
     /// The machine was advanced; keep driving it.
     Continue,
+    /// Tell the user (one line), then keep driving the machine.
+    Tell(Notice),
     /// Hand the event to the user, then call [`complete`] with the outcome.
     Deliver(HostEvent),
     /// The machine stopped.
@@ -29,9 +83,10 @@ pub enum Next {
 }
 
 /// Reacts to `event`: after registration, subscribes with `subscription`
-/// (taken) or finishes init; after a subscription answer (accepted or not),
-/// finishes init; acknowledges events this version does not know; hands
-/// INVOKE and SHUTDOWN to the user. A refused subscription is not fatal.
+/// (taken) or finishes init; after an accepted subscription, finishes init;
+/// acknowledges events this version does not know; hands INVOKE, SHUTDOWN
+/// and a refused subscription to the user, who decides whether the
+/// extension can go on without it.
 pub fn advance(
     machine: &mut ExtensionMachine,
     event: ExtensionEvent,
@@ -43,9 +98,11 @@ pub fn advance(
             None => machine.ready(),
         }
         .map(|()| Next::Continue),
-        ExtensionEvent::Subscribed | ExtensionEvent::SubscriptionRejected { .. } => {
-            machine.ready().map(|()| Next::Continue)
+        ExtensionEvent::Subscribed => machine.ready().map(|()| Next::Continue),
+        ExtensionEvent::SubscriptionRejected { status, server } => {
+            Ok(Next::Deliver(HostEvent::SubscriptionRejected(SubscriptionRefusal { status, server })))
         }
+        ExtensionEvent::EventsUnavailable { events } => Ok(Next::Tell(Notice::EventsUnavailable(events))),
         ExtensionEvent::Unknown { .. } => machine.event_done().map(|()| Next::Continue),
         ExtensionEvent::Invoke(invoke) => Ok(Next::Deliver(HostEvent::Invoke(invoke))),
         ExtensionEvent::Shutdown(shutdown) => Ok(Next::Deliver(HostEvent::Shutdown(shutdown))),
@@ -62,6 +119,8 @@ pub fn complete(
     outcome: Result<(), ErrorReport>,
 ) -> Result<(), ExtensionError> {
     match (outcome, event) {
+        (Err(report), HostEvent::SubscriptionRejected(_)) => machine.init_error(report),
+        (Ok(()), HostEvent::SubscriptionRejected(_)) => machine.ready(),
         (Err(report), _) => machine.exit_error(report),
         (Ok(()), HostEvent::Invoke(_)) => machine.event_done(),
         (Ok(()), HostEvent::Shutdown(_)) => machine.exit(),
@@ -117,12 +176,36 @@ mod tests {
         assert_eq!(out.call, Call::Subscribe);
         machine.handle_response(out.token, answer(400, &[], r#"{"errorType":"ValidationError"}"#)).unwrap();
         let refused = machine.poll_event().unwrap();
-        assert_eq!(
-            advance(&mut machine, refused, &mut pending),
-            Ok(Next::Continue),
-            "a refusal is not fatal"
-        );
-        assert_eq!(machine.poll_request().unwrap().call, Call::ExtensionNext);
+        let Ok(Next::Deliver(refusal)) = advance(&mut machine, refused, &mut pending) else {
+            panic!("a refusal reaches the user")
+        };
+        let HostEvent::SubscriptionRejected(details) = &refusal else { panic!("{refusal:?}") };
+        assert!(details.is_permanent());
+        assert!(machine.poll_request().is_none(), "init waits for the user's decision");
+        complete(&mut machine, &refusal, Ok(())).unwrap();
+        assert_eq!(machine.poll_request().unwrap().call, Call::ExtensionNext, "going on without it");
+    }
+
+    #[test]
+    fn a_user_who_needs_the_subscription_reports_an_init_error() {
+        let (mut machine, event) = registered();
+        let subscription = Subscription::new(
+            SubscriptionApi::Telemetry,
+            &[RecordCategory::Platform],
+            Buffering::default(),
+            "http://h:1/",
+        )
+        .unwrap();
+        advance(&mut machine, event, &mut Some(subscription)).unwrap();
+        let out = machine.poll_request().unwrap();
+        let not_supported = r#"{"errorType":"Telemetry.NotSupported"}"#;
+        machine.handle_response(out.token, answer(202, &[], not_supported)).unwrap();
+        let refused = machine.poll_event().unwrap();
+        let Ok(Next::Deliver(refusal)) = advance(&mut machine, refused, &mut None) else { panic!() };
+        let HostEvent::SubscriptionRejected(details) = &refusal else { panic!("{refusal:?}") };
+        assert!(!details.is_permanent(), "an emulator without the API is not Lambda refusing it");
+        complete(&mut machine, &refusal, Err(ErrorReport::new("Extension.NoTelemetry", "needed"))).unwrap();
+        assert_eq!(machine.poll_request().unwrap().call, Call::ExtensionInitError);
     }
 
     #[test]

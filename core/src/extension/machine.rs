@@ -15,6 +15,7 @@ use crate::headers;
 use crate::ids::{ExtensionId, ExtensionName, IdError};
 use crate::report::{ErrorReport, ServerError};
 use crate::retry::RetryPolicy;
+use crate::runtime::ConfigError;
 use crate::telemetry::Subscription;
 
 /// The one connection an extension uses.
@@ -34,10 +35,20 @@ pub struct ExtensionConfig {
     pub accept_account_id: bool,
     /// What to do when an exchange fails.
     pub retry: RetryPolicy,
+    /// The environment runs under Lambda Managed Instances
+    /// (`AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances`). There an
+    /// extension may register for SHUTDOWN only, and a Telemetry API
+    /// subscription must use schema [`Subscription::MANAGED_INSTANCES_SCHEMA`];
+    /// the machine applies both rules.
+    pub managed_instances: bool,
 }
 
+/// `AWS_LAMBDA_INITIALIZATION_TYPE` under Lambda Managed Instances.
+pub const MANAGED_INSTANCES_INITIALIZATION: &str = "lambda-managed-instances";
+
 impl ExtensionConfig {
-    /// A config for `events` with the default retry policy.
+    /// A config for `events` with the default retry policy, outside Managed
+    /// Instances.
     pub fn new(address: ApiAddress, name: ExtensionName, events: &[EventType]) -> Self {
         Self {
             address,
@@ -45,7 +56,22 @@ impl ExtensionConfig {
             events: events.to_vec(),
             accept_account_id: false,
             retry: RetryPolicy::default(),
+            managed_instances: false,
         }
+    }
+
+    /// The config for the values of `AWS_LAMBDA_RUNTIME_API` and
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE` (`None` when unset). Drivers read the
+    /// environment; core only parses.
+    pub fn from_env_values(
+        api: Option<&str>,
+        initialization_type: Option<&str>,
+        name: ExtensionName,
+        events: &[EventType],
+    ) -> Result<Self, ConfigError> {
+        let address = ApiAddress::parse(api.ok_or(ConfigError::MissingApi)?)?;
+        let managed_instances = initialization_type.map(str::trim) == Some(MANAGED_INSTANCES_INITIALIZATION);
+        Ok(Self { managed_instances, ..Self::new(address, name, events) })
     }
 }
 
@@ -79,6 +105,13 @@ pub enum ExtensionEvent {
     /// The environment shuts down. Clean up before the deadline, then call
     /// [`exit`](ExtensionMachine::exit) or [`exit_error`](ExtensionMachine::exit_error).
     Shutdown(ShutdownEvent),
+    /// Events the extension asked for that this environment does not offer
+    /// (INVOKE under Managed Instances). The machine registered without
+    /// them; emitted once, before [`Registered`](Self::Registered).
+    EventsUnavailable {
+        /// The events left out.
+        events: Vec<EventType>,
+    },
     /// The machine stopped; the process should exit. Emitted once.
     Exit(ExitReason),
 }
@@ -101,6 +134,11 @@ pub enum ExtensionEvent {
 /// | init/exit error | 2xx | exit |
 /// | anything else | | fatal [`ExtensionError::Status`] |
 /// | any | transport error | retry after a [`Timer`] per [`RetryPolicy`], then fatal |
+///
+/// Under Managed Instances ([`ExtensionConfig::managed_instances`]) INVOKE is
+/// left out of the registration ([`ExtensionEvent::EventsUnavailable`]) and a
+/// Telemetry API subscription is sent with schema
+/// [`Subscription::MANAGED_INSTANCES_SCHEMA`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ExtensionMachine {
     address: ApiAddress,
@@ -108,6 +146,7 @@ pub struct ExtensionMachine {
     events_wanted: Vec<EventType>,
     accept_account_id: bool,
     retry: RetryPolicy,
+    managed_instances: bool,
     id: Option<ExtensionId>,
     phase: Phase,
     events: VecDeque<ExtensionEvent>,
@@ -152,17 +191,29 @@ impl Work {
 impl ExtensionMachine {
     /// A machine whose first request is register.
     pub fn new(config: ExtensionConfig) -> Self {
+        let mut events = VecDeque::new();
+        let mut events_wanted = config.events;
+        if config.managed_instances && events_wanted.contains(&EventType::Invoke) {
+            events_wanted.retain(|e| *e != EventType::Invoke);
+            events.push_back(ExtensionEvent::EventsUnavailable { events: vec![EventType::Invoke] });
+        }
         Self {
             address: config.address,
             name: config.name,
-            events_wanted: config.events,
+            events_wanted,
             accept_account_id: config.accept_account_id,
             retry: config.retry,
+            managed_instances: config.managed_instances,
             id: None,
             phase: Phase::Busy(Work::Register, Attempt::FRESH),
-            events: VecDeque::new(),
+            events,
             exit: None,
         }
+    }
+
+    /// The events the extension registers (or registered) for.
+    pub fn registered_events(&self) -> &[EventType] {
+        &self.events_wanted
     }
 
     /// The identifier the platform issued, once registered.
@@ -208,6 +259,10 @@ impl ExtensionMachine {
             Work::Register => {
                 requests::register(address, &self.name, &self.events_wanted, self.accept_account_id)?
             }
+            Work::Subscribe(subscription) if self.managed_instances => subscription
+                .clone()
+                .with_schema_version(Subscription::MANAGED_INSTANCES_SCHEMA)
+                .request(address, id()?)?,
             Work::Subscribe(subscription) => subscription.request(address, id()?)?,
             Work::Next => requests::next(address, id()?)?,
             Work::InitError(report) => requests::init_error(address, id()?, report)?,

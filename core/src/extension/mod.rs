@@ -10,4 +10,4 @@ pub use error::{ExitReason, ExtensionError, RegisterRejection};
 pub use event::{
     EventError, EventType, InvokeEvent, LifecycleEvent, RegisterInfo, ShutdownEvent, ShutdownReason, Tracing,
 };
-pub use machine::{ExtensionConfig, ExtensionEvent, ExtensionMachine};
+pub use machine::{ExtensionConfig, ExtensionEvent, ExtensionMachine, MANAGED_INSTANCES_INITIALIZATION};

@@ -199,6 +199,11 @@ impl PlatformMachine {
             Ok(subscription) => subscription,
             Err(error) => return validation(&error.to_string()),
         };
+        if matches!(self.config.mode, Mode::Concurrent { .. }) {
+            if let Err(message) = managed_instances_rules(&subscription) {
+                return validation(&message);
+            }
+        }
         extension.subscribed = Some(api);
         let id = extension.id.clone();
         self.events.push_back(PlatformEvent::Subscribed { id, subscription });
@@ -206,4 +211,26 @@ impl PlatformMachine {
         reply.headers = vec![(CONTENT_TYPE, HeaderValue::from_static("text/plain"))];
         reply
     }
+}
+
+/// What Lambda Managed Instances add to a subscription's validation: the
+/// `2025-01-29` schema and a destination on `sandbox.localdomain`.
+fn managed_instances_rules(subscription: &Subscription) -> Result<(), String> {
+    if subscription.schema_version() != Subscription::MANAGED_INSTANCES_SCHEMA {
+        return Err(format!(
+            "Managed Instances require schemaVersion {}, not {}",
+            Subscription::MANAGED_INSTANCES_SCHEMA,
+            subscription.schema_version()
+        ));
+    }
+    let host =
+        subscription.destination().parse::<http::Uri>().ok().and_then(|uri| uri.host().map(str::to_owned));
+    if host.as_deref() != Some(Subscription::SANDBOX_HOST) {
+        return Err(format!(
+            "Managed Instances require a destination on {}, not {}",
+            Subscription::SANDBOX_HOST,
+            subscription.destination()
+        ));
+    }
+    Ok(())
 }

@@ -37,6 +37,11 @@ pub enum RuntimeError {
     /// Fatal: `next` returned an invocation that cannot be answered.
     #[error("unusable invocation: {0}")]
     BadInvocation(InvocationError),
+    /// Fatal: `next` was answered, but the answer could not be read and its
+    /// request id could not be recovered, so the invocation cannot be
+    /// reported.
+    #[error("an invocation arrived that could not be read: {0}")]
+    UnreadableInvocation(TransportError),
     /// Fatal: `next` returned a request id that is already in flight.
     #[error("the platform delivered request id {0} while it was still in flight")]
     DuplicateInvocation(RequestId),
@@ -68,6 +73,7 @@ impl RuntimeError {
             Self::Status { .. }
                 | Self::Transport { .. }
                 | Self::BadInvocation(_)
+                | Self::UnreadableInvocation(_)
                 | Self::DuplicateInvocation(_)
                 | Self::Build(_)
         )

@@ -131,6 +131,29 @@ impl Invocation {
     }
 }
 
+/// The ids of an invocation whose `next` answer arrived but could not be
+/// read whole, from the raw `head` the driver kept (HTTP/1 header lines; the
+/// status line and anything unparsable are skipped). The first
+/// `Lambda-Runtime-Aws-Request-Id` line counts; `None` when it is missing
+/// or its value is not a safe request id. The invocation id is kept when it
+/// is header-safe.
+pub fn salvage_ids(head: &[u8]) -> Option<(RequestId, Option<InvocationId>)> {
+    let mut request_id = None;
+    let mut invocation_id = None;
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+        if request_id.is_none() && name.eq_ignore_ascii_case(b"lambda-runtime-aws-request-id") {
+            request_id = Some(value);
+        } else if invocation_id.is_none() && name.eq_ignore_ascii_case(b"lambda-runtime-invocation-id") {
+            invocation_id = InvocationId::from_bytes(value).ok();
+        }
+    }
+    let request_id = RequestId::from_bytes(request_id?).ok()?;
+    Some((request_id, invocation_id))
+}
+
 /// `Lambda-Runtime-Cognito-Identity`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -228,6 +251,19 @@ mod tests {
         assert_eq!(invocation.invocation_id, None);
         assert!(invocation.client_context().is_none());
         assert!(invocation.cognito_identity().is_none());
+    }
+
+    #[test]
+    fn ids_are_salvaged_from_a_head_that_could_not_be_read() {
+        let folded = b"HTTP/1.1 200 OK\r\nLambda-Runtime-Trace-Id: a\r\n b\r\n\
+            lambda-runtime-aws-request-id:  r-7 \r\nLambda-Runtime-Invocation-Id: n1\r\n\r\n";
+        let (id, nonce) = salvage_ids(folded).unwrap();
+        assert_eq!((id.as_str(), nonce.unwrap().as_str()), ("r-7", "n1"));
+        let bare_cr = b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: ab\rcd\r\n\r\n";
+        assert_eq!(salvage_ids(bare_cr), None, "an id with a bare CR is not readable");
+        assert_eq!(salvage_ids(b"HTTP/1.1 200 OK\r\nX: y\r\n\r\n"), None);
+        assert_eq!(salvage_ids(b"Lambda-Runtime-Aws-Request-Id: ../x\n"), None);
+        assert_eq!(salvage_ids(b""), None);
     }
 
     #[test]

@@ -11,6 +11,8 @@ use super::mode::Mode;
 use super::requests;
 use crate::address::ApiAddress;
 use crate::attempt::{AfterFailure, Attempt};
+#[cfg(doc)]
+use crate::exchange::TransportErrorKind;
 use crate::exchange::{BodyMode, Call, Outbound, Timer, Token, TransportError};
 use crate::ids::{InvocationId, RequestId};
 use crate::report::{ErrorReport, ServerError};
@@ -96,6 +98,16 @@ pub enum RuntimeEvent {
         /// What the driver saw.
         error: TransportError,
     },
+    /// An invocation arrived whose answer could not be read (too many
+    /// headers, a malformed line, a body over the limit); its request id
+    /// could. The machine reports [`INVALID_EVENT`](super::requests::INVALID_EVENT)
+    /// for it and goes on; the host should log one line.
+    InvocationUnreadable {
+        /// The invocation.
+        request_id: RequestId,
+        /// What the driver saw.
+        error: TransportError,
+    },
     /// The machine stopped; the process should exit. Emitted once.
     Exit(ExitReason),
 }
@@ -123,7 +135,8 @@ pub enum RuntimeEvent {
 /// | answer | 403, 5xx, 1xx, 3xx | fatal |
 /// | init error | 2xx | exit ([`ExitReason::InitErrorReported`]) |
 /// | init error | anything else | fatal |
-/// | any | transport error | retry after a [`Timer`] per [`RetryPolicy`], then fatal; a streamed answer is not retried ([`RuntimeEvent::StreamLost`]) |
+/// | next | answer arrived but unreadable ([`TransportErrorKind::answer_arrived`]) | request id readable from the head: [`RuntimeEvent::InvocationUnreadable`], `Runtime.InvalidEvent` is reported for it; else fatal [`RuntimeError::UnreadableInvocation`] |
+/// | any | other transport error | retry after a [`Timer`] per [`RetryPolicy`], then fatal; a streamed answer is not retried ([`RuntimeEvent::StreamLost`]) |
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RuntimeMachine {
     address: ApiAddress,
@@ -404,6 +417,9 @@ impl RuntimeMachine {
             self.slots[index] = Slot::busy(Work::Next);
             return Ok(());
         }
+        if matches!(work, Work::Next) && error.kind.answer_arrived() {
+            return self.unreadable_invocation(index, error);
+        }
         match attempt.failed(&retry) {
             AfterFailure::Retry => Ok(()),
             AfterFailure::GiveUp { attempts } => {
@@ -411,6 +427,23 @@ impl RuntimeMachine {
                 Err(self.fail(failure))
             }
         }
+    }
+
+    /// An answer to `next` arrived and could not be read. The platform
+    /// counts it as delivered, so polling again would lose it: report it
+    /// when its id can be read, else stop.
+    fn unreadable_invocation(&mut self, index: usize, error: TransportError) -> Result<(), RuntimeError> {
+        let Some((request_id, invocation_id)) = error.head.as_deref().and_then(super::salvage_ids) else {
+            return Err(self.fail(RuntimeError::UnreadableInvocation(error)));
+        };
+        if self.is_active(&request_id) {
+            return Err(self.fail(RuntimeError::DuplicateInvocation(request_id)));
+        }
+        let report = requests::invalid_event_report(&error);
+        let active = Active { request_id: request_id.clone(), invocation_id };
+        self.slots[index] = Slot::busy(Work::Answer(active, Answer::Error(report)));
+        self.events.push_back(RuntimeEvent::InvocationUnreadable { request_id, error });
+        Ok(())
     }
 
     /// Answers invocation `id` with a buffered payload, sent as

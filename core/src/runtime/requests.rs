@@ -122,6 +122,15 @@ pub fn stream_error_trailers(report: &ErrorReport) -> HeaderMap {
     trailers
 }
 
+/// The error type reported for an invocation whose `next` answer could not
+/// be read.
+pub const INVALID_EVENT: &str = "Runtime.InvalidEvent";
+
+/// The report for an invocation whose `next` answer could not be read.
+pub fn invalid_event_report(error: &crate::exchange::TransportError) -> ErrorReport {
+    ErrorReport::new(INVALID_EVENT, format!("The invocation could not be read: {error}."))
+}
+
 /// The report sent in place of a response refused with `413`.
 pub fn response_too_large_report() -> ErrorReport {
     ErrorReport::new(

@@ -51,6 +51,9 @@ impl World {
                             self.runtime.open.remove(&request_id);
                         }
                     }
+                    RuntimeEvent::InvocationUnreadable { request_id, .. } => {
+                        self.runtime.open.insert(request_id);
+                    }
                     RuntimeEvent::Exit(reason) => {
                         self.fatal_exit |= matches!(reason, RtExit::Fatal(_));
                         // Lost requests are benign while retries last; running
@@ -99,6 +102,7 @@ impl World {
                     | ExtensionEvent::Subscribed
                     | ExtensionEvent::SubscriptionRejected { .. } => machine.ready(),
                     ExtensionEvent::Invoke(_) | ExtensionEvent::Unknown { .. } => machine.event_done(),
+                    ExtensionEvent::EventsUnavailable { .. } => Ok(()),
                     ExtensionEvent::Shutdown(_) => {
                         self.extensions[index].got_shutdown = true;
                         self.extensions[index].machine.exit()

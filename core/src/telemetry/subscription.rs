@@ -148,6 +148,10 @@ impl Subscription {
     pub const TELEMETRY_SCHEMA: &'static str = "2022-12-13";
     /// The Logs API schema.
     pub const LOGS_SCHEMA: &'static str = "2021-03-18";
+    /// The only Telemetry API schema Lambda Managed Instances accept.
+    pub const MANAGED_INSTANCES_SCHEMA: &'static str = "2025-01-29";
+    /// The destination host Lambda Managed Instances require.
+    pub const SANDBOX_HOST: &'static str = "sandbox.localdomain";
 
     /// A subscription of `types` delivered to `destination`
     /// (`http://sandbox.localdomain:PORT/path` on Lambda) with `buffering`.

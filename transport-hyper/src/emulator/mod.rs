@@ -391,6 +391,14 @@ impl Supervisor {
     }
 }
 
+/// `AWS_LAMBDA_INITIALIZATION_TYPE` for the runtime and the extensions.
+fn initialization_type(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Classic => "on-demand",
+        Mode::Concurrent { .. } => lambda_sansio::extension::MANAGED_INSTANCES_INITIALIZATION,
+    }
+}
+
 /// The Lambda environment variables of PROTOCOL.md.
 fn environment(config: &EmulatorConfig, address: SocketAddr) -> Vec<(String, String)> {
     let task_root = config
@@ -409,7 +417,7 @@ fn environment(config: &EmulatorConfig, address: SocketAddr) -> Vec<(String, Str
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(), config.memory_mb.to_string()),
         ("AWS_LAMBDA_LOG_GROUP_NAME".to_owned(), format!("/aws/lambda/{}", config.function_name)),
         ("AWS_LAMBDA_LOG_STREAM_NAME".to_owned(), "local/[$LATEST]emulator".to_owned()),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(), "on-demand".to_owned()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(), initialization_type(config.mode).to_owned()),
         ("AWS_LAMBDA_LOG_FORMAT".to_owned(), "Text".to_owned()),
         ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
         ("AWS_DEFAULT_REGION".to_owned(), "us-east-1".to_owned()),
