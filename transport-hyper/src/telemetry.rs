@@ -3,40 +3,40 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
-use http::{Response, StatusCode};
+use http::Response;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use lambda_sansio::telemetry::{decode_batch, TelemetryRecord};
+use lambda_sansio::telemetry::{
+    receive_batch, sandbox_address, too_large, Subscription, TelemetryRecord, MAX_BATCH_BYTES,
+};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 /// The host name Lambda gives the execution environment.
-pub const SANDBOX_HOST: &str = "sandbox.localdomain";
-/// Largest batch body accepted.
-const MAX_BATCH: usize = 2 * 1024 * 1024;
+pub const SANDBOX_HOST: &str = Subscription::SANDBOX_HOST;
 
 /// A bound listener, not yet serving.
 pub struct TelemetryListener {
     listener: TcpListener,
-    host: String,
 }
 
 impl TelemetryListener {
-    /// Binds `port` (0 for any) on the address `sandbox.localdomain`
-    /// resolves to (on Lambda), else on loopback; never on all interfaces.
+    /// Binds `port` (0 for any) on the address `/etc/hosts` gives
+    /// `sandbox.localdomain` (on Lambda), else on loopback; never on all
+    /// interfaces, and without a DNS query.
     pub async fn bind(port: u16) -> std::io::Result<Self> {
-        let sandbox = tokio::net::lookup_host((SANDBOX_HOST, port)).await.ok().and_then(|mut a| a.next());
-        let (address, host) = match sandbox {
-            Some(address) => (address, SANDBOX_HOST.to_owned()),
-            None => (SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port), "127.0.0.1".to_owned()),
-        };
-        Ok(Self { listener: TcpListener::bind(address).await?, host })
+        let hosts = tokio::fs::read_to_string("/etc/hosts").await.unwrap_or_default();
+        let ip = sandbox_address(&hosts).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        Ok(Self { listener: TcpListener::bind(SocketAddr::new(ip, port)).await? })
     }
 
-    /// The destination URI to subscribe with.
+    /// The destination URI to subscribe with: always on
+    /// `sandbox.localdomain`, as Lambda requires (under Managed Instances it
+    /// refuses any other host).
     pub fn destination(&self) -> std::io::Result<String> {
-        Ok(format!("http://{}:{}/telemetry", self.host, self.listener.local_addr()?.port()))
+        Ok(format!("http://{SANDBOX_HOST}:{}/telemetry", self.listener.local_addr()?.port()))
     }
 
     /// Serves in a background task; each batch that decodes is sent to the
@@ -50,16 +50,20 @@ impl TelemetryListener {
                     let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
                         let batches = batches.clone();
                         async move {
-                            let status = match Limited::new(request.into_body(), MAX_BATCH).collect().await {
-                                Ok(body) => match decode_batch(&body.to_bytes()) {
-                                    Ok(batch) => {
-                                        let _ = batches.send(batch);
-                                        StatusCode::OK
-                                    }
-                                    Err(_) => StatusCode::BAD_REQUEST,
-                                },
-                                Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                            let (parts, body) = request.into_parts();
+                            let declared = body.size_hint().exact().and_then(|n| usize::try_from(n).ok());
+                            let answer = if declared.is_some_and(|n| n > MAX_BATCH_BYTES) {
+                                too_large()
+                            } else {
+                                match Limited::new(body, MAX_BATCH_BYTES).collect().await {
+                                    Ok(body) => receive_batch(&parts.method, &body.to_bytes()),
+                                    Err(_) => too_large(),
+                                }
                             };
+                            let status = answer.status;
+                            if status.is_success() {
+                                let _ = batches.send(answer.records);
+                            }
                             let mut response = Response::new(Full::new(Bytes::new()));
                             *response.status_mut() = status;
                             Ok::<_, std::convert::Infallible>(response)

@@ -1,0 +1,258 @@
+//! A blocking HTTP/1.1 client connection over `std::net`: keep-alive,
+//! `TCP_NODELAY`, `Content-Length` and chunked bodies, chunked request
+//! bodies with trailers, bounded answers read by [`ResponseDecoder`], and no
+//! read timeout.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, Request, Response};
+use lambda_sansio::{TransportError, TransportErrorKind};
+
+use super::{DecodeError, Limits, ResponseDecoder};
+
+/// Request bodies up to this size go out in one write with the head.
+const COALESCE: usize = 16 * 1024;
+/// Bytes read from the socket at a time.
+const READ_SIZE: usize = 64 * 1024;
+
+fn error(kind: TransportErrorKind, detail: impl std::fmt::Display) -> TransportError {
+    TransportError::new(kind, detail.to_string())
+}
+
+fn reset(detail: impl std::fmt::Display) -> TransportError {
+    error(TransportErrorKind::Reset, detail)
+}
+
+/// One keep-alive connection to `authority`, reopened when needed.
+///
+/// Guarantees: at most the body limit of an answer is held in memory (a
+/// larger answer fails with [`TransportErrorKind::BodyTooLarge`] and the
+/// connection is dropped); reads never time out, as long polls require; an
+/// answer the server sends before it has read the whole request (an early
+/// `413`) is read and returned even when writing the rest of the request
+/// failed; a server that sends an answer's head and body in separate
+/// segments does not cost a delayed-ACK stall (Linux: `TCP_QUICKACK`).
+pub struct Connection {
+    authority: String,
+    limits: Limits,
+    stream: Option<TcpStream>,
+    buffer: BytesMut,
+    scratch: Box<[u8]>,
+}
+
+impl Connection {
+    /// A connection to `authority` (`host:port`), opened on first use.
+    /// Answer bodies over `max_body` bytes are refused.
+    pub fn new(authority: impl Into<String>, max_body: usize) -> Self {
+        Self {
+            authority: authority.into(),
+            limits: Limits::with_max_body(max_body),
+            stream: None,
+            buffer: BytesMut::new(),
+            scratch: vec![0; READ_SIZE].into_boxed_slice(),
+        }
+    }
+
+    fn stream(&mut self) -> Result<&mut TcpStream, TransportError> {
+        if self.stream.is_none() {
+            let tcp = TcpStream::connect(&self.authority)
+                .map_err(|e| error(TransportErrorKind::Connect, format_args!("{}: {e}", self.authority)))?;
+            tcp.set_nodelay(true).map_err(reset)?;
+            tcp.set_read_timeout(None).map_err(reset)?;
+            self.buffer.clear();
+            self.stream = Some(tcp);
+        }
+        self.stream.as_mut().ok_or_else(|| reset("no connection"))
+    }
+
+    /// Sends a request with a buffered body and reads the whole answer.
+    pub fn send(&mut self, request: &Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+        let result = self.exchange(request, None);
+        self.finish(request, result)
+    }
+
+    /// Sends the head of `request` with a chunked body made of `chunks`;
+    /// when a chunk is `Err(trailers)`, the body ends there with those
+    /// trailers. Reads the whole answer.
+    pub fn send_streaming(
+        &mut self,
+        request: &Request<Bytes>,
+        chunks: &mut dyn Iterator<Item = Result<Bytes, HeaderMap>>,
+    ) -> Result<Response<Bytes>, TransportError> {
+        let result = self.exchange(request, Some(chunks));
+        self.finish(request, result)
+    }
+
+    fn finish(
+        &mut self,
+        request: &Request<Bytes>,
+        result: Result<(Response<Bytes>, bool), TransportError>,
+    ) -> Result<Response<Bytes>, TransportError> {
+        match result {
+            Ok((response, reusable)) => {
+                let close_asked = wants_close(request.headers()) || wants_close(response.headers());
+                if !reusable || close_asked {
+                    self.stream = None;
+                }
+                Ok(response)
+            }
+            Err(e) => {
+                self.stream = None;
+                Err(e)
+            }
+        }
+    }
+
+    fn exchange(
+        &mut self,
+        request: &Request<Bytes>,
+        chunks: Option<&mut dyn Iterator<Item = Result<Bytes, HeaderMap>>>,
+    ) -> Result<(Response<Bytes>, bool), TransportError> {
+        let limits = self.limits;
+        self.stream()?;
+        let Some(stream) = self.stream.as_mut() else { return Err(reset("no connection")) };
+        let mut reader = Reader { stream, buffer: &mut self.buffer, scratch: &mut self.scratch };
+        let written = write_request(reader.stream, request, chunks);
+        let mut decoder = ResponseDecoder::new(limits);
+        match written {
+            Ok(()) => reader.read_answer(&mut decoder).map_err(TransportError::from),
+            // The server may have answered before reading everything (an
+            // early 413) and closed: that answer is the outcome, not the
+            // broken write.
+            Err(write_error) => match reader.read_answer(&mut decoder) {
+                Ok((response, _)) => Ok((response, false)),
+                Err(_) => Err(write_error),
+            },
+        }
+    }
+}
+
+fn wants_close(headers: &HeaderMap) -> bool {
+    headers.get(CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"))
+}
+
+/// Writes the head and the body (buffered, or `chunks`).
+fn write_request(
+    stream: &mut TcpStream,
+    request: &Request<Bytes>,
+    chunks: Option<&mut dyn Iterator<Item = Result<Bytes, HeaderMap>>>,
+) -> Result<(), TransportError> {
+    let mut head = Vec::with_capacity(256 + request.body().len().min(COALESCE));
+    write_head(&mut head, request, chunks.is_some());
+    match chunks {
+        None => {
+            let body = request.body();
+            if body.len() <= COALESCE {
+                head.extend_from_slice(body);
+                stream.write_all(&head).map_err(reset)?;
+            } else {
+                stream.write_all(&head).map_err(reset)?;
+                stream.write_all(body).map_err(reset)?;
+            }
+        }
+        Some(chunks) => {
+            stream.write_all(&head).map_err(reset)?;
+            write_chunks(stream, chunks)?;
+        }
+    }
+    stream.flush().map_err(reset)
+}
+
+/// The reading half of an exchange.
+struct Reader<'a> {
+    stream: &'a mut TcpStream,
+    buffer: &'a mut BytesMut,
+    scratch: &'a mut [u8],
+}
+
+impl Reader<'_> {
+    /// Reads until `decoder` has a whole answer. After a read that leaves an
+    /// answer incomplete, the segment is acknowledged at once, so a server
+    /// that waits for that ACK before sending the rest (Nagle) is not
+    /// stalled by the delayed-ACK timer.
+    fn read_answer(&mut self, decoder: &mut ResponseDecoder) -> Result<(Response<Bytes>, bool), DecodeError> {
+        loop {
+            if let Some(decoded) = decoder.decode(self.buffer)? {
+                return Ok((decoded.response, decoded.reusable));
+            }
+            if decoder.is_mid_answer() {
+                acknowledge_now(self.stream);
+            }
+            let read = self.stream.read(self.scratch).map_err(|e| DecodeError::reset(e.to_string()))?;
+            if read == 0 {
+                return match decoder.decode_eof(self.buffer)? {
+                    Some(decoded) => Ok((decoded.response, decoded.reusable)),
+                    None => Err(DecodeError::reset("the connection closed before an answer")),
+                };
+            }
+            self.buffer.extend_from_slice(&self.scratch[..read]);
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn acknowledge_now(stream: &TcpStream) {
+    // Best effort: without it the exchange is slower, not wrong.
+    let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn acknowledge_now(_: &TcpStream) {}
+
+fn write_head(out: &mut Vec<u8>, request: &Request<Bytes>, chunked: bool) {
+    let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    out.extend_from_slice(request.method().as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in request.headers() {
+        if name == CONTENT_LENGTH || (name == TRANSFER_ENCODING && !chunked) {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if chunked {
+        if !request.headers().contains_key(TRANSFER_ENCODING) {
+            out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+        }
+    } else {
+        out.extend_from_slice(format!("content-length: {}\r\n", request.body().len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+fn write_chunks(
+    writer: &mut TcpStream,
+    chunks: &mut dyn Iterator<Item = Result<Bytes, HeaderMap>>,
+) -> Result<(), TransportError> {
+    let mut trailers = HeaderMap::new();
+    for chunk in chunks {
+        match chunk {
+            Ok(data) if data.is_empty() => {}
+            Ok(data) => {
+                writer.write_all(format!("{:x}\r\n", data.len()).as_bytes()).map_err(reset)?;
+                writer.write_all(&data).map_err(reset)?;
+                writer.write_all(b"\r\n").map_err(reset)?;
+            }
+            Err(failure) => {
+                trailers = failure;
+                break;
+            }
+        }
+    }
+    let mut end = b"0\r\n".to_vec();
+    for (name, value) in &trailers {
+        end.extend_from_slice(name.as_str().as_bytes());
+        end.extend_from_slice(b": ");
+        end.extend_from_slice(value.as_bytes());
+        end.extend_from_slice(b"\r\n");
+    }
+    end.extend_from_slice(b"\r\n");
+    writer.write_all(&end).map_err(reset)
+}
