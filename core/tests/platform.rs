@@ -186,7 +186,11 @@ fn answer_statuses() {
         events(&mut p),
         vec![PlatformEvent::InvocationCompleted {
             request_id: RequestId::new("r1").unwrap(),
-            outcome: Outcome::Response { body: Bytes::from_static(b"done"), streamed: false }
+            outcome: Outcome::Response {
+                body: Bytes::from_static(b"done"),
+                streamed: false,
+                content_type: Some(http::HeaderValue::from_static("application/octet-stream"))
+            }
         }]
     );
     let twice = answer(&mut p, "r1", Some("n1"), Bytes::new());

@@ -14,8 +14,17 @@ pub type Chunks = Box<dyn Iterator<Item = Result<Bytes, HandlerError>> + Send>;
 
 /// What a handler answers.
 pub enum Response {
-    /// The whole payload at once (up to 6 MiB).
+    /// The whole payload at once (up to 6 MiB), sent as
+    /// `application/octet-stream`.
     Buffered(Bytes),
+    /// The whole payload at once, labelled with its content type (the
+    /// [`json`] helper answers `application/json`).
+    Typed {
+        /// Its content type.
+        content_type: HeaderValue,
+        /// The payload.
+        body: Bytes,
+    },
     /// A streamed response (up to 200 MB), sent as it is produced.
     Streamed {
         /// Its content type, e.g. `text/plain` or
@@ -36,6 +45,9 @@ impl std::fmt::Debug for Response {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Buffered(payload) => f.debug_tuple("Buffered").field(payload).finish(),
+            Self::Typed { content_type, body } => {
+                f.debug_struct("Typed").field("content_type", content_type).field("body", body).finish()
+            }
             Self::Streamed { content_type, .. } => {
                 f.debug_struct("Streamed").field("content_type", content_type).finish()
             }
@@ -86,8 +98,9 @@ where
     }
 }
 
-/// Wraps a JSON handler as a bytes handler.
-pub fn json<T, R, F>(handler: F) -> impl Fn(Bytes, &Context) -> Result<Bytes, HandlerError>
+/// Wraps a JSON handler as a bytes handler: the event is deserialised into
+/// `T`, the result serialised and sent as `application/json`.
+pub fn json<T, R, F>(handler: F) -> impl Fn(Bytes, &Context) -> Result<Response, HandlerError>
 where
     T: serde::de::DeserializeOwned,
     R: serde::Serialize,
@@ -96,7 +109,14 @@ where
     move |payload: Bytes, context: &Context| {
         let event: T = serde_json::from_slice(&payload)?;
         let response = handler(event, context)?;
-        Ok(Bytes::from(serde_json::to_vec(&response)?))
+        Ok(Response::json(Bytes::from(serde_json::to_vec(&response)?)))
+    }
+}
+
+impl Response {
+    /// A payload labelled `application/json`.
+    pub fn json(body: Bytes) -> Self {
+        Self::Typed { content_type: HeaderValue::from_static("application/json"), body }
     }
 }
 
@@ -120,7 +140,11 @@ mod tests {
         let report = call(&handler, Bytes::new(), &context).unwrap_err();
         assert_eq!((report.error_type.as_str(), report.error_message.as_str()), ("Function.Panic", "boom 7"));
         let increment = json(|n: u32, _: &Context| Ok::<u32, HandlerError>(n + 1));
-        assert_eq!(increment(Bytes::from_static(b"41"), &context).unwrap(), Bytes::from_static(b"42"));
+        let Response::Typed { content_type, body } = increment(Bytes::from_static(b"41"), &context).unwrap()
+        else {
+            panic!("json answers are labelled")
+        };
+        assert_eq!((content_type.to_str().unwrap(), body), ("application/json", Bytes::from_static(b"42")));
         assert!(increment(Bytes::from_static(b"\"x\""), &context).is_err());
     }
 

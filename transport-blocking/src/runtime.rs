@@ -55,9 +55,13 @@ pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
 
 /// Runs `handler` for every invocation, configured from the environment.
 /// Returns only when the runtime must exit.
-pub fn run<F>(handler: F) -> Result<(), RunError>
+/// The handler answers anything that converts to a [`Response`]: `Bytes`
+/// (sent as `application/octet-stream`) or a `Response` (the [`json`](crate::json)
+/// helper answers `application/json`).
+pub fn run<F, R>(handler: F) -> Result<(), RunError>
 where
-    F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static,
+    F: Fn(Bytes, &Context) -> Result<R, HandlerError> + Send + Sync + 'static,
+    R: Into<Response>,
 {
     run_with(config_from_env()?, handler)
 }
@@ -73,11 +77,12 @@ pub fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
 /// Runs `handler` with an explicit configuration: inline on this thread in
 /// classic mode, with one connection and one handler thread per slot in
 /// concurrent mode.
-pub fn run_with<F>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
+pub fn run_with<F, R>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
 where
-    F: Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static,
+    F: Fn(Bytes, &Context) -> Result<R, HandlerError> + Send + Sync + 'static,
+    R: Into<Response>,
 {
-    run_responses_with(config, move |payload, context| handler(payload, context).map(Response::Buffered))
+    run_responses_with(config, move |payload, context| handler(payload, context).map(Into::into))
 }
 
 /// Runs a handler that may stream its response, configured from the
@@ -113,6 +118,9 @@ fn answer(
 ) {
     let _ = match result {
         Ok(Response::Buffered(body)) => machine.respond(&id, body),
+        Ok(Response::Typed { content_type, body }) => {
+            machine.respond_with_content_type(&id, body, Some(content_type))
+        }
         Ok(Response::Streamed { content_type, chunks }) => {
             streams.insert(id.clone(), chunks);
             machine.respond_streaming(&id, content_type)
@@ -290,10 +298,11 @@ where
         let now = Instant::now();
         let (due, waiting): (Vec<_>, Vec<_>) = timers.iter().partition(|(at, _)| *at <= now);
         timers = waiting;
-        for (_, token) in due {
-            let _ = machine.handle_timeout(token);
-        }
-        if timers.iter().any(|(at, _)| *at <= Instant::now()) {
+        if !due.is_empty() {
+            for (_, token) in due {
+                let _ = machine.handle_timeout(token);
+            }
+            // A fired timer queued its request again: send it before waiting.
             continue;
         }
         let wait = timers.iter().map(|(at, _)| at.saturating_duration_since(Instant::now())).min();

@@ -14,12 +14,42 @@ use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::runtime::RuntimeConfig;
 use lambda_sansio::telemetry::{Subscription, TelemetryRecord};
-use lambda_sansio_blocking::{run_responses_with, run_with, Event, Extension, Response, TelemetryListener};
+use lambda_sansio_blocking::{
+    json, run_responses_with, run_with, Event, Extension, Response, TelemetryListener,
+};
 
 struct Blocking;
 
+/// Runs an extension logging its events (see [`Driver::start_extension`]).
+fn extension(
+    api: String,
+    name: &'static str,
+    subscription: Subscription,
+    log: Arc<Mutex<Vec<String>>>,
+    managed_instances: bool,
+) -> JoinHandle<Result<(), String>> {
+    std::thread::spawn(move || {
+        Extension::with_api(&api, name, &[EventType::Invoke, EventType::Shutdown])
+            .unwrap()
+            .managed_instances(managed_instances)
+            .with_subscription(subscription)
+            .run(|event| {
+                log.lock().unwrap().push(match event {
+                    Event::Invoke(invoke) => format!("invoke {}", invoke.request_id.len()),
+                    Event::Shutdown(shutdown) => format!("shutdown {}", shutdown.shutdown_reason.as_str()),
+                    Event::SubscriptionRejected(refusal) => {
+                        format!("subscription refused {}", refusal.status)
+                    }
+                });
+                Ok(())
+            })
+            .map_err(|e| e.to_string())
+    })
+}
+
 impl Driver for Blocking {
     const EXAMPLES: &'static str = "blocking";
+    const KEEPS_UNPARSABLE_HEADS: bool = true;
 
     fn start_runtime(config: RuntimeConfig, handler: Handler) -> JoinHandle<Result<(), String>> {
         std::thread::spawn(move || {
@@ -33,24 +63,24 @@ impl Driver for Blocking {
         subscription: Subscription,
         log: Arc<Mutex<Vec<String>>>,
     ) -> JoinHandle<Result<(), String>> {
+        extension(api, name, subscription, log, false)
+    }
+
+    fn start_managed_extension(
+        api: String,
+        name: &'static str,
+        subscription: Subscription,
+        log: Arc<Mutex<Vec<String>>>,
+    ) -> JoinHandle<Result<(), String>> {
+        extension(api, name, subscription, log, true)
+    }
+
+    fn start_json_runtime(config: RuntimeConfig) -> JoinHandle<Result<(), String>> {
         std::thread::spawn(move || {
-            let extension =
-                Extension::with_api(&api, name, &[EventType::Invoke, EventType::Shutdown]).unwrap();
-            extension
-                .with_subscription(subscription)
-                .run(|event| {
-                    log.lock().unwrap().push(match event {
-                        Event::Invoke(invoke) => format!("invoke {}", invoke.request_id.len()),
-                        Event::Shutdown(shutdown) => {
-                            format!("shutdown {}", shutdown.shutdown_reason.as_str())
-                        }
-                        Event::SubscriptionRejected(refusal) => {
-                            format!("subscription refused {}", refusal.status)
-                        }
-                    });
-                    Ok(())
-                })
-                .map_err(|e| e.to_string())
+            let echo = json(|value: serde_json::Value, _: &lambda_sansio::context::Context| {
+                Ok::<_, HandlerError>(value)
+            });
+            run_with(config, echo).map_err(|e| e.to_string())
         })
     }
 

@@ -60,7 +60,10 @@ fn stalled_connections_do_not_hold_up_a_chunked_batch() {
 fn bad_batches_are_refused_with_their_status() {
     let (address, received) = start();
     for (request, status) in [
-        ("POST /t HTTP/1.1\r\ncontent-length: 104857600\r\n\r\n".to_owned(), "HTTP/1.1 413 Payload Too Large"),
+        (
+            "POST /t HTTP/1.1\r\ncontent-length: 104857600\r\n\r\n".to_owned(),
+            "HTTP/1.1 413 Payload Too Large",
+        ),
         ("POST /t HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}".to_owned(), "HTTP/1.1 400 Bad Request"),
         ("GARBAGE\r\n\r\n".to_owned(), "HTTP/1.1 400 Bad Request"),
         ("GET /t HTTP/1.1\r\n\r\n".to_owned(), "HTTP/1.1 405 Method Not Allowed"),

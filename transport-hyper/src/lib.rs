@@ -5,6 +5,7 @@
 
 pub mod client;
 mod context_ext;
+mod early_answer;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod extension;

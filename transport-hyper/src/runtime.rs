@@ -19,8 +19,17 @@ use crate::client::{Chunks, Client, MAX_EVENT};
 /// What a handler answers.
 #[derive(Debug)]
 pub enum Response {
-    /// The whole payload at once (up to 6 MiB).
+    /// The whole payload at once (up to 6 MiB), sent as
+    /// `application/octet-stream`.
     Buffered(Bytes),
+    /// The whole payload at once, labelled with its content type (the
+    /// [`json`] helper answers `application/json`).
+    Typed {
+        /// Its content type.
+        content_type: HeaderValue,
+        /// The payload.
+        body: Bytes,
+    },
     /// A streamed response (up to 200 MB), sent as the chunks arrive.
     Streamed {
         /// Its content type.
@@ -33,6 +42,13 @@ pub enum Response {
 impl From<Bytes> for Response {
     fn from(payload: Bytes) -> Self {
         Self::Buffered(payload)
+    }
+}
+
+impl Response {
+    /// A payload labelled `application/json`.
+    pub fn json(body: Bytes) -> Self {
+        Self::Typed { content_type: HeaderValue::from_static("application/json"), body }
     }
 }
 
@@ -64,11 +80,15 @@ pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
 }
 
 /// Runs the async `handler` for every invocation, configured from the
-/// environment. Returns only when the runtime must exit.
-pub async fn run<F, Fut>(handler: F) -> Result<(), RunError>
+/// environment. Returns only when the runtime must exit. The handler answers
+/// anything that converts to a [`Response`]: `Bytes` (sent as
+/// `application/octet-stream`) or a `Response` (the [`json`] helper answers
+/// `application/json`).
+pub async fn run<F, Fut, R>(handler: F) -> Result<(), RunError>
 where
     F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Bytes, HandlerError>> + Send + 'static,
+    Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
+    R: Into<Response>,
 {
     run_with(config_from_env()?, handler).await
 }
@@ -81,15 +101,16 @@ pub async fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
 
 /// Runs `handler` with an explicit configuration. In concurrent mode up to
 /// `max` handlers run at once, each slot on its own connection.
-pub async fn run_with<F, Fut>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
+pub async fn run_with<F, Fut, R>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
 where
     F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Bytes, HandlerError>> + Send + 'static,
+    Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
+    R: Into<Response>,
 {
     let handler = Arc::new(handler);
     let buffered = move |payload, context| {
         let call = handler(payload, context);
-        async move { call.await.map(Response::Buffered) }
+        async move { call.await.map(Into::into) }
     };
     drive(RuntimeMachine::new(config), Arc::new(buffered)).await
 }
@@ -210,6 +231,9 @@ where
             }
             Input::Timer(token) => machine.handle_timeout(token),
             Input::Done(id, Ok(Response::Buffered(body))) => machine.respond(&id, body),
+            Input::Done(id, Ok(Response::Typed { content_type, body })) => {
+                machine.respond_with_content_type(&id, body, Some(content_type))
+            }
             Input::Done(id, Ok(Response::Streamed { content_type, chunks })) => {
                 streams.insert(id.clone(), chunks);
                 machine.respond_streaming(&id, content_type)
@@ -239,11 +263,12 @@ fn set_trace_env(trace_id: Option<&str>) {
 }
 
 /// Wraps an async JSON handler as a bytes handler: the payload is
-/// deserialised into `T`, the result serialised; a malformed event is a
-/// handler error for that invocation.
+/// deserialised into `T`, the result serialised and sent as
+/// `application/json`; a malformed event is a handler error for that
+/// invocation.
 pub fn json<T, R, F, Fut>(
     handler: F,
-) -> impl Fn(Bytes, Context) -> std::pin::Pin<Box<dyn Future<Output = Result<Bytes, HandlerError>> + Send>>
+) -> impl Fn(Bytes, Context) -> std::pin::Pin<Box<dyn Future<Output = Result<Response, HandlerError>> + Send>>
        + Send
        + Sync
        + 'static
@@ -259,7 +284,7 @@ where
         Box::pin(async move {
             let event: T = serde_json::from_slice(&payload)?;
             let response = handler(event, context).await?;
-            Ok(Bytes::from(serde_json::to_vec(&response)?))
+            Ok(Response::json(Bytes::from(serde_json::to_vec(&response)?)))
         })
     }
 }

@@ -27,7 +27,8 @@ impl TelemetryListener {
     /// `sandbox.localdomain` (on Lambda), else on loopback; never on all
     /// interfaces, and without a DNS query.
     pub async fn bind(port: u16) -> std::io::Result<Self> {
-        let hosts = tokio::fs::read_to_string("/etc/hosts").await.unwrap_or_default();
+        // A small local file, read once at bind time.
+        let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
         let ip = sandbox_address(&hosts).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         Ok(Self { listener: TcpListener::bind(SocketAddr::new(ip, port)).await? })
     }

@@ -13,7 +13,9 @@ use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::runtime::RuntimeConfig;
 use lambda_sansio::telemetry::{Subscription, TelemetryRecord};
-use lambda_sansio_hyper::{run_responses_with, run_with, Event, Extension, Response, TelemetryListener};
+use lambda_sansio_hyper::{
+    json, run_responses_with, run_with, Event, Extension, Response, TelemetryListener,
+};
 
 struct Hyper;
 
@@ -21,8 +23,33 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
+/// Runs an extension logging its events (see [`Driver::start_extension`]).
+fn extension(
+    api: String,
+    name: &'static str,
+    subscription: Subscription,
+    log: Arc<Mutex<Vec<String>>>,
+    managed_instances: bool,
+) -> JoinHandle<Result<(), String>> {
+    std::thread::spawn(move || {
+        let extension = Extension::with_api(&api, name, &[EventType::Invoke, EventType::Shutdown])
+            .unwrap()
+            .managed_instances(managed_instances);
+        let run = extension.with_subscription(subscription).run(|event| {
+            log.lock().unwrap().push(match event {
+                Event::Invoke(invoke) => format!("invoke {}", invoke.request_id.len()),
+                Event::Shutdown(shutdown) => format!("shutdown {}", shutdown.shutdown_reason.as_str()),
+                Event::SubscriptionRejected(refusal) => format!("subscription refused {}", refusal.status),
+            });
+            async { Ok(()) }
+        });
+        runtime().block_on(run).map_err(|e| e.to_string())
+    })
+}
+
 impl Driver for Hyper {
     const EXAMPLES: &'static str = "hyper";
+    const KEEPS_UNPARSABLE_HEADS: bool = false;
 
     fn start_runtime(config: RuntimeConfig, handler: Handler) -> JoinHandle<Result<(), String>> {
         std::thread::spawn(move || {
@@ -46,20 +73,22 @@ impl Driver for Hyper {
         subscription: Subscription,
         log: Arc<Mutex<Vec<String>>>,
     ) -> JoinHandle<Result<(), String>> {
+        extension(api, name, subscription, log, false)
+    }
+
+    fn start_managed_extension(
+        api: String,
+        name: &'static str,
+        subscription: Subscription,
+        log: Arc<Mutex<Vec<String>>>,
+    ) -> JoinHandle<Result<(), String>> {
+        extension(api, name, subscription, log, true)
+    }
+
+    fn start_json_runtime(config: RuntimeConfig) -> JoinHandle<Result<(), String>> {
         std::thread::spawn(move || {
-            let extension =
-                Extension::with_api(&api, name, &[EventType::Invoke, EventType::Shutdown]).unwrap();
-            let run = extension.with_subscription(subscription).run(|event| {
-                log.lock().unwrap().push(match event {
-                    Event::Invoke(invoke) => format!("invoke {}", invoke.request_id.len()),
-                    Event::Shutdown(shutdown) => format!("shutdown {}", shutdown.shutdown_reason.as_str()),
-                    Event::SubscriptionRejected(refusal) => {
-                        format!("subscription refused {}", refusal.status)
-                    }
-                });
-                async { Ok(()) }
-            });
-            runtime().block_on(run).map_err(|e| e.to_string())
+            let echo = json(|value: serde_json::Value, _| async move { Ok::<_, HandlerError>(value) });
+            runtime().block_on(run_with(config, echo)).map_err(|e| e.to_string())
         })
     }
 

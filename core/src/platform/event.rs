@@ -19,6 +19,8 @@ pub enum Outcome {
         body: Bytes,
         /// Sent in streaming mode.
         streamed: bool,
+        /// Its `Content-Type`, as the runtime labelled it.
+        content_type: Option<HeaderValue>,
     },
     /// The runtime reported an error, or a streamed answer ended with error
     /// trailers.

@@ -168,7 +168,8 @@ impl PlatformMachine {
                 body: error_body.unwrap_or_default(),
             }
         } else {
-            Outcome::Response { body, streamed }
+            let content_type = headers.get(http::header::CONTENT_TYPE).cloned();
+            Outcome::Response { body, streamed, content_type }
         };
         self.end_answered(at, id, outcome);
         Reply::accepted()

@@ -166,7 +166,7 @@ mod tests {
         let big = bytes::Bytes::from(vec![b'x'; HISTORY_BYTES / 2 + 1]);
         let completed = |body: &bytes::Bytes| PlatformEvent::InvocationCompleted {
             request_id: lambda_sansio::RequestId::new("r").unwrap(),
-            outcome: Outcome::Response { body: body.clone(), streamed: false },
+            outcome: Outcome::Response { body: body.clone(), streamed: false, content_type: None },
         };
         log.publish(completed(&big));
         log.publish(completed(&big));

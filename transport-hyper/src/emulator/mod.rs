@@ -150,6 +150,7 @@ pub struct Emulator {
     server: tokio::task::JoinHandle<()>,
     first_next: Arc<std::sync::OnceLock<Duration>>,
     runtime_pid: Arc<std::sync::Mutex<Option<u32>>>,
+    absolute_form: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Emulator {
@@ -186,6 +187,7 @@ impl Emulator {
             config.faults.clone(),
             config.timeout.as_secs_f64(),
         ));
+        let absolute_form = Arc::clone(&server.absolute_form);
         let server = tokio::spawn(server.serve(listener));
         let mut processes = Supervisor {
             env: environment(&config, address),
@@ -204,7 +206,7 @@ impl Emulator {
         let (first_next, runtime_pid) =
             (Arc::clone(&processes.first_next), Arc::clone(&processes.runtime_pid));
         tokio::spawn(processes.run(requests));
-        Ok(Self { address, commands, events, supervisor, server, first_next, runtime_pid })
+        Ok(Self { address, commands, events, supervisor, server, first_next, runtime_pid, absolute_form })
     }
 
     /// Where the emulator listens.
@@ -215,6 +217,12 @@ impl Emulator {
     /// The value for `AWS_LAMBDA_RUNTIME_API`.
     pub fn runtime_api(&self) -> String {
         self.address.to_string()
+    }
+
+    /// How many API requests arrived with an absolute-form target (each is
+    /// also logged); clients should send origin form.
+    pub fn absolute_form_requests(&self) -> u64 {
+        self.absolute_form.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The current bootstrap's process id.

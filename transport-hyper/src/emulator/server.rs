@@ -42,6 +42,9 @@ pub(crate) struct Server {
     pub(crate) timeout_secs: f64,
     requests: AtomicU64,
     connections: AtomicU64,
+    /// API requests whose target was in absolute form (`GET http://host/...`,
+    /// the form meant for proxies) rather than origin form.
+    pub(crate) absolute_form: Arc<AtomicU64>,
 }
 
 impl Server {
@@ -50,7 +53,14 @@ impl Server {
         faults: Vec<FaultRule>,
         timeout_secs: f64,
     ) -> Self {
-        Self { commands, faults, timeout_secs, requests: AtomicU64::new(0), connections: AtomicU64::new(0) }
+        Self {
+            commands,
+            faults,
+            timeout_secs,
+            requests: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            absolute_form: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Accepts connections until the listener fails.
@@ -75,6 +85,14 @@ impl Server {
     async fn route(&self, request: Request<Incoming>) -> Result<Response<ResponseBody>, InjectedReset> {
         if request.uri().path() == INVOKE_PATH {
             return Ok(self.invoke(request).await);
+        }
+        if request.uri().scheme().is_some() {
+            self.absolute_form.fetch_add(1, Ordering::Relaxed);
+            eprintln!(
+                "emulator: {} {} arrived in absolute form; Lambda clients send origin form (a path and a Host header)",
+                request.method(),
+                request.uri()
+            );
         }
         let nth = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
         let fault = self.faults.iter().find(|rule| rule.nth == nth).map(|rule| rule.fault.clone());

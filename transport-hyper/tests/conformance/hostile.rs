@@ -1,0 +1,155 @@
+//! Scenarios against the scripted hostile platform: what AWS's own emulator
+//! and raw-socket servers showed, one scenario per finding.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use lambda_sansio::runtime::{Mode, RuntimeConfig};
+use lambda_sansio::{ApiAddress, RetryPolicy};
+
+use super::scripted::{invocation, is_next, Scripted, Seen, Step, ACCEPTED};
+use super::{echo, handler, Driver};
+
+/// How long a scenario waits for the runtime to do what it must.
+const BUDGET: Duration = Duration::from_secs(20);
+
+fn config(server: &Scripted) -> RuntimeConfig {
+    RuntimeConfig {
+        address: ApiAddress::parse(server.address()).unwrap(),
+        mode: Mode::Classic,
+        retry: RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(5),
+            ..RetryPolicy::default()
+        },
+    }
+}
+
+fn posts_to<'a>(seen: &'a [Seen], tail: &str) -> Vec<&'a Seen> {
+    seen.iter().filter(|s| s.method == "POST" && s.target.ends_with(tail)).collect()
+}
+
+fn nexts(seen: &[Seen]) -> usize {
+    seen.iter().filter(|s| is_next(s)).count()
+}
+
+/// Items 9, 10, 13, 15: a head as large as hyper accepts (80 headers and a
+/// 64 KiB client context), interim `100`/`103` answers before the real one,
+/// head and body in separate segments with Nagle on: the invocation is
+/// delivered and answered, in origin form, and the loop goes on.
+pub(crate) async fn hostile_but_valid_answers_are_read<D: Driver>() {
+    let mut extra: String = (0..80).map(|n| format!("X-Filler-{n}: {n}\r\n")).collect();
+    extra.push_str(&format!(
+        "Lambda-Runtime-Client-Context: {{\"custom\":{{\"k\":\"{}\"}}}}\r\n",
+        "c".repeat(64 * 1024)
+    ));
+    let first = invocation("r1", &extra, "\"hi\"");
+    let server = Scripted::start(move |seen, index| match (is_next(seen), index) {
+        (true, 0) => {
+            let (head, body) = first.split_at(first.len() - 4);
+            let mut interim =
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n".to_vec();
+            interim.extend_from_slice(head);
+            Step::Answer(vec![interim, body.to_vec()])
+        }
+        (true, _) => Step::Hang,
+        (false, _) => {
+            let (head, body) = ACCEPTED.split_at(ACCEPTED.len() - 15);
+            Step::Answer(vec![b"HTTP/1.1 100 Continue\r\n\r\n".to_vec(), head.to_vec(), body.to_vec()])
+        }
+    });
+    D::start_runtime(config(&server), echo());
+    let seen = tokio::task::spawn_blocking(move || {
+        server.wait_until(BUDGET, |seen| nexts(seen) >= 2 && !posts_to(seen, "/r1/response").is_empty())
+    })
+    .await
+    .unwrap();
+    let answers = posts_to(&seen, "/r1/response");
+    assert_eq!(answers.len(), 1, "{seen:#?}");
+    assert_eq!(answers[0].body, b"\"hi\"");
+    assert_eq!(nexts(&seen), 2, "the 202 after a 100 Continue was read and the loop went on");
+    for request in &seen {
+        assert!(request.target.starts_with('/'), "origin form, not {}", request.target);
+        assert!(request.header("host").is_some(), "with a Host header");
+    }
+}
+
+/// Item 7: an answer to `next` that cannot be read. With a readable request
+/// id the invocation is reported as `Runtime.InvalidEvent`; without one the
+/// runtime exits naming the cause. hyper keeps no head when it cannot parse
+/// one (too many headers, obsolete folding): there it exits.
+pub(crate) async fn unreadable_invocations_are_reported_or_fatal<D: Driver>() {
+    let many: String = (0..200).map(|n| format!("X-H{n}: v\r\n")).collect();
+    let cases: [(&str, Vec<u8>, bool); 4] = [
+        ("too many headers", invocation("r1", &many, "{}"), D::KEEPS_UNPARSABLE_HEADS),
+        ("obsolete line folding", invocation("r1", "X-Folded: a\r\n b\r\n", "{}"), D::KEEPS_UNPARSABLE_HEADS),
+        ("a body over the limit", over_limit_body("r1"), true),
+        ("a bare CR in the request id", invocation("r\r1", "", "{}"), false),
+    ];
+    for (case, answer, reported) in cases {
+        let server = Scripted::start(move |seen, index| match (is_next(seen), index) {
+            (true, 0) => Step::Answer(vec![answer.clone()]),
+            (true, _) => Step::Hang,
+            (false, _) => Step::Answer(vec![ACCEPTED.to_vec()]),
+        });
+        let runtime = D::start_runtime(config(&server), echo());
+        if reported {
+            let seen =
+                tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= 2))
+                    .await
+                    .unwrap();
+            let errors = posts_to(&seen, "/r1/error");
+            assert_eq!(errors.len(), 1, "{case}: {seen:#?}");
+            assert_eq!(
+                errors[0].header("lambda-runtime-function-error-type"),
+                Some("Runtime.InvalidEvent"),
+                "{case}"
+            );
+            assert!(posts_to(&seen, "/response").is_empty(), "{case}");
+            assert!(!runtime.is_finished(), "{case}: the runtime goes on");
+        } else {
+            let result = tokio::task::spawn_blocking(move || runtime.join().unwrap()).await.unwrap();
+            let error = result.expect_err(case);
+            assert!(error.contains("could not be read"), "{case}: {error}");
+            let seen = server.seen();
+            assert_eq!(nexts(&seen), 1, "{case}: not polled again, which would blame the wrong thing");
+            assert!(
+                posts_to(&seen, "/error").is_empty() && posts_to(&seen, "/response").is_empty(),
+                "{case}"
+            );
+        }
+    }
+}
+
+fn over_limit_body(id: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: {id}\r\nContent-Length: {}\r\n\r\n",
+        8 * 1024 * 1024
+    )
+    .into_bytes()
+}
+
+/// Items 1 and 8: a server that answers a 7 MiB response `413` with
+/// `Connection: close` before reading its body (as Go's net/http does). The
+/// answer is read although the write broke; the invocation is over (no
+/// error report, which Lambda would answer 403), and the runtime polls `next`.
+pub(crate) async fn an_early_413_ends_the_invocation<D: Driver>() {
+    let refused =
+        b"HTTP/1.1 413 Request Entity Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n\
+        Content-Length: 58\r\n\r\n{\"errorType\":\"RequestEntityTooLarge\",\"errorMessage\":\"big\"}"
+            .to_vec();
+    let server = Scripted::start(move |seen, index| match (is_next(seen), index) {
+        (true, 0) => Step::Answer(vec![invocation("r1", "", "\"big\"")]),
+        (true, _) => Step::Hang,
+        (false, _) => Step::AnswerEarlyAndClose(refused.clone()),
+    });
+    let big = handler(|_, _| Ok(Bytes::from(vec![b'x'; 7 * 1024 * 1024])));
+    let runtime = D::start_runtime(config(&server), big);
+    let seen = tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= 2))
+        .await
+        .unwrap();
+    assert_eq!(posts_to(&seen, "/r1/response").len(), 1, "sent once, not retried: {seen:#?}");
+    assert!(posts_to(&seen, "/r1/error").is_empty(), "no report after a 413");
+    assert_eq!(nexts(&seen), 2);
+    assert!(!runtime.is_finished());
+}
