@@ -3,8 +3,13 @@
 //!
 //! ```text
 //! cargo build --release --workspace --examples
-//! target/release/examples/bench_e2e [--invocations N] [--rounds R] NAME=PATH...
+//! target/release/examples/bench_e2e [--invocations N] [--rounds R] [--split] NAME=PATH...
 //! ```
+//!
+//! `--split` puts a proxy between the function and the emulator that writes
+//! each answer's head and body in separate segments with Nagle's algorithm
+//! on, as some servers do: a keep-alive client that does not acknowledge
+//! the head at once then waits for the delayed-ACK timer on every answer.
 //!
 //! For each function: invocations per second (sequential, 1 KiB payload),
 //! CPU time per invocation of the function process (from
@@ -47,10 +52,54 @@ fn peak_kib(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn measure(path: &std::path::Path, invocations: u32) -> Result<Sample, String> {
+/// Forwards connections to `upstream`; from upstream to the client, each
+/// read is written as two segments, split after the first blank line (the
+/// end of an answer's head), with Nagle's algorithm on.
+async fn splitting_proxy(upstream: std::net::SocketAddr) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?.to_string();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { continue };
+            let _ = client.set_nodelay(false);
+            let _ = server.set_nodelay(true);
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+            });
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                while let Ok(read @ 1..) = server_read.read(&mut buffer).await {
+                    let data = &buffer[..read];
+                    let split =
+                        data.windows(4).position(|w| w == b"\r\n\r\n").map_or(data.len(), |at| at + 4);
+                    for piece in [&data[..split], &data[split..]] {
+                        if !piece.is_empty() && client_write.write_all(piece).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Ok(address)
+}
+
+async fn measure(path: &std::path::Path, invocations: u32, split: bool) -> Result<Sample, String> {
+    // The proxy needs the emulator's address, which needs a port first.
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?;
+    let mut env = Vec::new();
+    if split {
+        env.push(("AWS_LAMBDA_RUNTIME_API".to_owned(), splitting_proxy(port).await?));
+    }
     let config = EmulatorConfig {
         bootstrap: Some(path.to_path_buf()),
         register_wait: Duration::ZERO,
+        bind: port,
+        env,
         ..Default::default()
     };
     let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
@@ -90,6 +139,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 async fn main() -> Result<(), String> {
     let mut invocations = 2000;
     let mut rounds = 3;
+    let mut split = false;
     let mut functions: Vec<(String, PathBuf)> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -98,6 +148,7 @@ async fn main() -> Result<(), String> {
                 invocations = args.next().and_then(|n| n.parse().ok()).ok_or("--invocations N")?
             }
             "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).ok_or("--rounds N")?,
+            "--split" => split = true,
             spec => {
                 let (name, path) = spec.split_once('=').ok_or("functions are NAME=PATH")?;
                 functions.push((name.to_owned(), PathBuf::from(path)));
@@ -105,13 +156,13 @@ async fn main() -> Result<(), String> {
         }
     }
     if functions.is_empty() {
-        return Err("usage: bench_e2e [--invocations N] [--rounds R] NAME=PATH...".into());
+        return Err("usage: bench_e2e [--invocations N] [--rounds R] [--split] NAME=PATH...".into());
     }
     let mut rows = Vec::new();
     for (name, path) in &functions {
         let mut samples = Vec::new();
         for _ in 0..rounds {
-            samples.push(measure(path, invocations).await?);
+            samples.push(measure(path, invocations, split).await?);
         }
         let size_kib = std::fs::metadata(path).map(|m| m.len() as f64 / 1024.0).unwrap_or(0.0);
         rows.push((
@@ -123,7 +174,8 @@ async fn main() -> Result<(), String> {
             size_kib,
         ));
     }
-    println!("{invocations} invocations x {rounds} rounds, medians; ratios against {}", rows[0].0);
+    let mode = if split { ", answers split in two segments" } else { "" };
+    println!("{invocations} invocations x {rounds} rounds{mode}, medians; ratios against {}", rows[0].0);
     println!("| function | inv/s | CPU µs/inv | exec→first next ms | peak RSS KiB | binary KiB | CPU ratio | startup ratio | size ratio |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let base = (rows[0].2, rows[0].3, rows[0].5);

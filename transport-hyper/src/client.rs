@@ -16,7 +16,7 @@ use lambda_sansio::runtime::stream_error_trailers;
 use lambda_sansio::{TransportError, TransportErrorKind};
 use tokio::net::TcpStream;
 
-use crate::early_answer::EarlyAnswerIo;
+use crate::client_io::ClientIo;
 use tokio::sync::mpsc;
 
 /// Largest answer body read: an event is at most 6 MiB + 100 bytes.
@@ -114,7 +114,7 @@ impl Client {
             let (sender, connection) = hyper::client::conn::http1::Builder::new()
                 .max_headers(MAX_HEADERS)
                 .max_buf_size(MAX_HEAD)
-                .handshake(TokioIo::new(EarlyAnswerIo::new(stream)))
+                .handshake(TokioIo::new(ClientIo::new(stream)))
                 .await
                 .map_err(|e| error(TransportErrorKind::Connect, e))?;
             tokio::spawn(connection);

@@ -4,8 +4,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod client;
+mod client_io;
 mod context_ext;
-mod early_answer;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod extension;

@@ -33,7 +33,7 @@ pub async fn send(mut request: Request<Bytes>) -> Result<Response<Bytes>, Onesho
     let host = authority.host().trim_start_matches('[').trim_end_matches(']');
     let stream = TcpStream::connect((host, port)).await?;
     stream.set_nodelay(true)?;
-    let stream = crate::early_answer::EarlyAnswerIo::new(stream);
+    let stream = crate::client_io::ClientIo::new(stream);
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     if let Ok(value) = HeaderValue::from_str(authority.as_str()) {

@@ -13,6 +13,8 @@
 
 mod body;
 mod connection;
+#[doc(hidden)]
+pub mod fuzz;
 mod head;
 mod request;
 mod response;
