@@ -31,7 +31,10 @@
 //!    `handle_timeout(token)`. Retries only happen this way, so a dead
 //!    platform cannot make a driver spin.
 //! 3. Drain `poll_event` and act on each event: run the handler for an
-//!    invocation and answer it, acknowledge an extension event, or exit.
+//!    invocation and answer it, close an extension event with
+//!    `done(outcome)`, or exit. Everything else in a lifecycle (subscribing,
+//!    finishing init, acknowledging event types this version does not know)
+//!    the machines do by themselves.
 //!
 //! A fatal condition is sticky: the machine emits one `Exit` event, every
 //! later call returns the same error and `poll_request` returns `None`.
@@ -56,15 +59,14 @@
 //!
 //! let address = ApiAddress::parse("127.0.0.1:9001")?;
 //!
-//! // An extension registers, finishes init and waits for events.
+//! // An extension registers, then finishes init by itself and waits for events.
 //! let name = ExtensionName::new("my-extension")?;
 //! let mut ext = ExtensionMachine::new(ExtensionConfig::new(address.clone(), name, &[EventType::Invoke, EventType::Shutdown]));
 //! let register = ext.poll_request().unwrap();
 //! assert_eq!(register.request.uri().path(), "/2020-01-01/extension/register");
 //! ext.handle_response(register.token, answer(200, &[("lambda-extension-identifier", "ext-1")], ""))?;
-//! assert!(matches!(ext.poll_event(), Some(ExtensionEvent::Registered(_))));
-//! ext.ready()?;
 //! let ext_next = ext.poll_request().unwrap();
+//! assert_eq!(ext_next.request.uri().path(), "/2020-01-01/extension/event/next");
 //!
 //! // The runtime polls for an invocation and answers it.
 //! let mut rt = RuntimeMachine::new(RuntimeConfig::new(address));
@@ -81,11 +83,11 @@
 //! // The extension sees the invocation, then the shutdown.
 //! ext.handle_response(ext_next.token, answer(200, &[], r#"{"eventType":"INVOKE","requestId":"req-1","deadlineMs":1}"#))?;
 //! assert!(matches!(ext.poll_event(), Some(ExtensionEvent::Invoke(_))));
-//! ext.event_done()?;
+//! ext.done(Ok(()))?;
 //! let ext_next = ext.poll_request().unwrap();
 //! ext.handle_response(ext_next.token, answer(200, &[], r#"{"eventType":"SHUTDOWN","shutdownReason":"spindown","deadlineMs":2}"#))?;
 //! assert!(matches!(ext.poll_event(), Some(ExtensionEvent::Shutdown(_))));
-//! ext.exit()?;
+//! ext.done(Ok(()))?;
 //! assert_eq!(ext.poll_event(), Some(ExtensionEvent::Exit(ExitReason::Shutdown)));
 //! assert!(ext.poll_request().is_none());
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -18,14 +18,20 @@ use support::{answer, error_answer, parse_call, ParsedCall, ADDRESS};
 
 const ID: &str = "a3b1c2d4-0000-4000-8000-000000000001";
 
-fn machine(events: &[EventType]) -> ExtensionMachine {
+fn config(events: &[EventType]) -> ExtensionConfig {
     let mut config = ExtensionConfig::new(
         ApiAddress::parse(ADDRESS).unwrap(),
         ExtensionName::new("telemetry-shipper").unwrap(),
         events,
     );
     config.retry = RetryPolicy { max_retries: 1, initial_backoff: Duration::from_millis(5), ..config.retry };
-    ExtensionMachine::new(config)
+    config
+}
+
+/// A machine that hands init over to the host once registered (the rows
+/// about init), as `auto_ready: false` does.
+fn machine(events: &[EventType]) -> ExtensionMachine {
+    ExtensionMachine::new(ExtensionConfig { auto_ready: false, ..config(events) })
 }
 
 fn send(machine: &mut ExtensionMachine) -> ParsedCall {
@@ -68,6 +74,7 @@ fn register_sends_name_events_and_feature_and_reads_the_identifier() {
         &[EventType::Invoke, EventType::Shutdown],
     );
     config.accept_account_id = true;
+    config.auto_ready = false;
     let mut m = ExtensionMachine::new(config);
     let out = m.poll_request().unwrap();
     assert_eq!(out.call, Call::ExtensionRegister);
@@ -154,7 +161,7 @@ fn subscribe_during_init_then_ready() {
     assert_eq!((extension_id.as_str(), path.as_str()), (ID, "/2022-07-01/telemetry"));
     assert_eq!(body["destination"]["URI"], "http://sandbox.localdomain:4243/t");
     m.handle_response(Token(0), answer(200, &[], "OK")).unwrap();
-    assert_eq!(m.poll_event(), Some(ExtensionEvent::Subscribed));
+    assert!(matches!(m.poll_event(), Some(ExtensionEvent::Registered(_))), "init goes back to the host");
     m.ready().unwrap();
     assert_eq!(send(&mut m), ParsedCall::EventNext { extension_id: ID.into() });
     assert_eq!(
@@ -174,9 +181,11 @@ fn subscription_refusals_are_reported_and_init_goes_on() {
         m.subscribe(subscription()).unwrap();
         send(&mut m);
         m.handle_response(Token(0), response).unwrap();
-        let Some(ExtensionEvent::SubscriptionRejected { status: got, .. }) = m.poll_event() else { panic!() };
-        assert_eq!(got, status);
-        m.ready().unwrap();
+        let Some(ExtensionEvent::SubscriptionRejected(refusal)) = m.poll_event() else { panic!() };
+        assert_eq!(refusal.status, status);
+        assert_eq!(refusal.is_permanent(), status == 400);
+        assert!(m.poll_request().is_none(), "init waits for the host's decision");
+        m.done(Ok(())).unwrap();
         assert!(matches!(send(&mut m), ParsedCall::EventNext { .. }));
     }
 }
@@ -224,14 +233,57 @@ fn invoke_events_then_shutdown_then_exit() {
 }
 
 #[test]
-fn unknown_events_are_surfaced_and_acknowledged() {
+fn unknown_events_are_acknowledged_by_the_machine() {
     let mut m = ready(&[EventType::Invoke]);
     m.handle_response(Token(0), answer(200, &[], r#"{"eventType":"RESTORE"}"#)).unwrap();
-    assert!(
-        matches!(m.poll_event(), Some(ExtensionEvent::Unknown { event_type, .. }) if event_type == "RESTORE")
-    );
-    m.event_done().unwrap();
+    assert_eq!(m.poll_event(), None, "nothing a host can act on");
     assert!(matches!(send(&mut m), ParsedCall::EventNext { .. }));
+}
+
+#[test]
+fn by_default_the_machine_subscribes_and_finishes_init_itself() {
+    let config = ExtensionConfig { subscription: Some(subscription()), ..config(&[EventType::Invoke]) };
+    let mut m = ExtensionMachine::new(config);
+    assert!(matches!(send(&mut m), ParsedCall::Register { .. }));
+    m.handle_response(Token(0), answer(200, &[("lambda-extension-identifier", ID)], "")).unwrap();
+    assert!(m.register_info().is_some());
+    assert!(matches!(send(&mut m), ParsedCall::Subscribe { .. }), "subscribes without being asked");
+    m.handle_response(Token(0), answer(200, &[], "OK")).unwrap();
+    assert_eq!(send(&mut m), ParsedCall::EventNext { extension_id: ID.into() }, "then finishes init");
+    assert_eq!(m.poll_event(), None, "nothing for the host to do until an event");
+}
+
+#[test]
+fn done_closes_each_event_with_the_hosts_outcome() {
+    // After INVOKE: Ok asks for the next event; Err reports exit/error.
+    let invoke = r#"{"eventType":"INVOKE","requestId":"r1"}"#;
+    let mut m = ready(&[EventType::Invoke, EventType::Shutdown]);
+    m.handle_response(Token(0), answer(200, &[], invoke)).unwrap();
+    m.poll_event();
+    m.done(Ok(())).unwrap();
+    assert!(matches!(send(&mut m), ParsedCall::EventNext { .. }));
+    m.handle_response(Token(0), answer(200, &[], invoke)).unwrap();
+    m.poll_event();
+    m.done(Err(ErrorReport::new("Extension.Broken", "x"))).unwrap();
+    assert!(matches!(send(&mut m), ParsedCall::ExtensionExitError { .. }));
+    // After SHUTDOWN: Ok exits.
+    let mut m = ready(&[EventType::Shutdown]);
+    m.handle_response(Token(0), answer(200, &[], r#"{"eventType":"SHUTDOWN","shutdownReason":"spindown"}"#))
+        .unwrap();
+    m.poll_event();
+    m.done(Ok(())).unwrap();
+    assert_eq!(m.poll_event(), Some(ExtensionEvent::Exit(ExitReason::Shutdown)));
+    // After a refused subscription: Err reports an init error.
+    let mut m = registered(&[EventType::Invoke]);
+    m.subscribe(subscription()).unwrap();
+    send(&mut m);
+    m.handle_response(Token(0), error_answer(400, "ValidationError")).unwrap();
+    m.poll_event();
+    m.done(Err(ErrorReport::new("Extension.NoTelemetry", "needed"))).unwrap();
+    assert!(matches!(send(&mut m), ParsedCall::ExtensionInitError { .. }));
+    // Nothing to close while waiting for an event.
+    let mut m = ready(&[EventType::Invoke]);
+    assert!(matches!(m.done(Ok(())), Err(ExtensionError::NotAllowed { action: "done", .. })));
 }
 
 #[test]
@@ -344,7 +396,9 @@ fn managed_instances_register_without_invoke_and_tell_the_host() {
     .unwrap();
     assert!(config.managed_instances);
     let mut m = ExtensionMachine::new(config);
-    assert_eq!(m.poll_event(), Some(ExtensionEvent::EventsUnavailable { events: vec![EventType::Invoke] }));
+    let Some(ExtensionEvent::EventsUnavailable(unavailable)) = m.poll_event() else { panic!() };
+    assert_eq!(unavailable.0, vec![EventType::Invoke]);
+    assert!(unavailable.to_string().contains("INVOKE events are not available"), "{unavailable}");
     let ParsedCall::Register { events, .. } = send(&mut m) else { panic!() };
     assert_eq!(events, vec!["SHUTDOWN".to_owned()], "INVOKE would be refused 403 Extension.InvalidEventType");
     assert_eq!(m.registered_events(), &[EventType::Shutdown]);
@@ -378,12 +432,11 @@ fn managed_instances_subscribe_with_the_schema_they_require() {
             ExtensionName::new("x").unwrap(),
             &[EventType::Shutdown],
         )
-        .unwrap();
+        .unwrap()
+        .with_subscription(subscription.clone());
         let mut m = ExtensionMachine::new(config);
         send(&mut m);
         m.handle_response(Token(0), answer(200, &[("lambda-extension-identifier", ID)], "")).unwrap();
-        m.poll_event();
-        m.subscribe(subscription.clone()).unwrap();
         let out = m.poll_request().unwrap();
         let body: serde_json::Value = serde_json::from_slice(out.request.body()).unwrap();
         assert_eq!(body["schemaVersion"], schema, "{initialization:?}");

@@ -240,8 +240,11 @@ fn runtime_session(max: u16, replies: &[Reply], moves: &[HostMove]) {
 
 /// Runs one hostile session against an extension machine.
 fn extension_session(replies: &[Reply], moves: &[HostMove]) {
+    // The host takes part in init (subscribe, init error), so the machine
+    // hands init over to it.
     let config = ExtensionConfig {
         retry: fast_retry(),
+        auto_ready: false,
         ..ExtensionConfig::new(
             ApiAddress::parse(ADDRESS).unwrap(),
             ExtensionName::new("ext").unwrap(),
@@ -269,11 +272,12 @@ fn extension_session(replies: &[Reply], moves: &[HostMove]) {
                         _ => machine.ready().unwrap(),
                     }
                 }
-                ExtensionEvent::Subscribed | ExtensionEvent::SubscriptionRejected { .. } => {
-                    machine.ready().unwrap()
-                }
-                ExtensionEvent::EventsUnavailable { .. } => {}
-                ExtensionEvent::Invoke(_) | ExtensionEvent::Unknown { .. } => match host {
+                ExtensionEvent::SubscriptionRejected(_) => match host {
+                    HostMove::InitError => machine.done(Err(ErrorReport::new("Extension.X", "m"))).unwrap(),
+                    _ => machine.done(Ok(())).unwrap(),
+                },
+                ExtensionEvent::EventsUnavailable(_) => {}
+                ExtensionEvent::Invoke(_) => match host {
                     HostMove::ExitError => machine.exit_error(ErrorReport::new("Extension.X", "m")).unwrap(),
                     _ => machine.event_done().unwrap(),
                 },

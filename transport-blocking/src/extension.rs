@@ -1,14 +1,14 @@
 //! The extension driver: moves the core [`ExtensionMachine`]'s requests over
-//! one blocking connection and hands events to the caller. What to do after
-//! each event is decided by core ([`host`]).
+//! one blocking connection and hands events to the caller. The machine
+//! decides the lifecycle; the caller's outcome closes each event
+//! ([`ExtensionMachine::done`]).
 
 use std::thread;
 
 use lambda_sansio::context::HandlerError;
-use lambda_sansio::extension::host::{self, HostEvent, Next, SubscriptionRefusal};
 use lambda_sansio::extension::{
     EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine, InvokeEvent,
-    ShutdownEvent,
+    ShutdownEvent, SubscriptionRefusal,
 };
 use lambda_sansio::runtime::ConfigError;
 use lambda_sansio::telemetry::Subscription;
@@ -35,7 +35,6 @@ pub enum Event<'a> {
 #[derive(Debug, Clone)]
 pub struct Extension {
     config: ExtensionConfig,
-    subscription: Option<Subscription>,
 }
 
 /// Why the extension stopped.
@@ -67,7 +66,7 @@ impl Extension {
             events,
         )
         .map_err(RunError::from)?;
-        Ok(Self { config, subscription: None })
+        Ok(Self { config })
     }
 
     /// Applies the Lambda Managed Instances rules (SHUTDOWN only, the
@@ -81,15 +80,12 @@ impl Extension {
     /// The same against an explicit API address (`host:port` or a URL).
     pub fn with_api(api: &str, name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
         let address = ApiAddress::parse(api).map_err(|e| RunError::from(ConfigError::from(e)))?;
-        Ok(Self {
-            config: ExtensionConfig::new(address, ExtensionName::new(name)?, events),
-            subscription: None,
-        })
+        Ok(Self { config: ExtensionConfig::new(address, ExtensionName::new(name)?, events) })
     }
 
     /// Subscribes to the Telemetry (or Logs) API during init.
     pub fn with_subscription(mut self, subscription: Subscription) -> Self {
-        self.subscription = Some(subscription);
+        self.config.subscription = Some(subscription);
         self
     }
 
@@ -102,24 +98,22 @@ impl Extension {
     {
         let mut connection = Connection::new(self.config.address.authority().as_str(), MAX_EVENT);
         let mut machine = ExtensionMachine::new(self.config);
-        let mut subscription = self.subscription;
         loop {
-            let event = pump(&mut machine, &mut connection)?;
-            match host::advance(&mut machine, event, &mut subscription)? {
-                Next::Continue => {}
-                Next::Tell(notice) => eprintln!("lambda-sansio: {notice}"),
-                Next::Exit(reason) => return exit(reason),
-                Next::Deliver(event) => {
-                    let outcome = match &event {
-                        HostEvent::Invoke(invoke) => on_event(Event::Invoke(invoke)),
-                        HostEvent::Shutdown(shutdown) => on_event(Event::Shutdown(shutdown)),
-                        HostEvent::SubscriptionRejected(refusal) => {
-                            on_event(Event::SubscriptionRejected(refusal))
-                        }
-                    };
-                    host::complete(&mut machine, &event, outcome.map_err(|HandlerError(report)| report))?;
+            let outcome = match pump(&mut machine, &mut connection)? {
+                ExtensionEvent::Invoke(invoke) => on_event(Event::Invoke(&invoke)),
+                ExtensionEvent::Shutdown(shutdown) => on_event(Event::Shutdown(&shutdown)),
+                ExtensionEvent::SubscriptionRejected(refusal) => {
+                    on_event(Event::SubscriptionRejected(&refusal))
                 }
-            }
+                // Only without auto_ready, which this driver keeps on.
+                ExtensionEvent::Registered(_) => Ok(()),
+                ExtensionEvent::EventsUnavailable(unavailable) => {
+                    eprintln!("lambda-sansio: {unavailable}");
+                    continue;
+                }
+                ExtensionEvent::Exit(reason) => return exit(reason),
+            };
+            machine.done(outcome.map_err(|HandlerError(report)| report))?;
         }
     }
 }
@@ -134,24 +128,29 @@ pub(crate) fn pump(
         if let Some(event) = machine.poll_event() {
             return Ok(event);
         }
-        let mut progressed = false;
-        while let Some(out) = machine.poll_request() {
-            progressed = true;
-            let _ = match connection.send(&out.request) {
-                Ok(response) => machine.handle_response(out.token, response),
-                Err(error) => machine.handle_transport_error(out.token, error),
-            };
-        }
-        while let Some(timer) = machine.poll_timeout() {
-            progressed = true;
-            thread::sleep(timer.after);
-            let _ = machine.handle_timeout(timer.token);
-        }
-        // An event, if one came, is returned at the top of the loop.
-        if !progressed && !machine.has_event() {
+        if !step(machine, connection) {
             return Err(RunError::Stalled.into());
         }
     }
+}
+
+/// Sends the machine's next request and hands it the outcome, or waits out
+/// its back-off. Returns whether there was anything to do. A fatal outcome
+/// comes back as the machine's `Exit` event.
+pub(crate) fn step(machine: &mut ExtensionMachine, connection: &mut Connection) -> bool {
+    if let Some(out) = machine.poll_request() {
+        let _fatal_is_also_an_event = match connection.send(&out.request) {
+            Ok(response) => machine.handle_response(out.token, response),
+            Err(error) => machine.handle_transport_error(out.token, error),
+        };
+        return true;
+    }
+    if let Some(timer) = machine.poll_timeout() {
+        thread::sleep(timer.after);
+        let _early_is_a_no_op = machine.handle_timeout(timer.token);
+        return true;
+    }
+    false
 }
 
 fn exit(reason: ExitReason) -> Result<(), ExtensionRunError> {

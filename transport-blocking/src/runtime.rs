@@ -41,6 +41,9 @@ pub enum RunError {
     /// A driver thread could not be started.
     #[error("could not start a thread: {0}")]
     Thread(#[from] std::io::Error),
+    /// The process could not listen for SIGTERM.
+    #[error("could not listen for SIGTERM: {0}")]
+    Signals(std::io::Error),
 }
 
 /// The runtime's settings from the Lambda environment

@@ -8,7 +8,7 @@ use lambda_sansio::{ApiAddress, ExtensionName};
 use signal_hook::consts::SIGTERM;
 use signal_hook::iterator::Signals;
 
-use crate::extension::{pump, ExtensionRunError};
+use crate::extension::{pump, step, ExtensionRunError};
 use crate::http1::Connection;
 use crate::runtime::{RunError, MAX_EVENT};
 
@@ -28,23 +28,26 @@ where
     let name = ExtensionName::new(GRACEFUL_SHUTDOWN_EXTENSION)?;
     let mut connection = Connection::new(address.authority().as_str(), MAX_EVENT);
     let mut machine = ExtensionMachine::new(ExtensionConfig::new(address, name, &[]));
-    match pump(&mut machine, &mut connection)? {
-        ExtensionEvent::Registered(_) => {}
-        _ => {
-            return Err(match machine.exit_reason() {
-                Some(ExitReason::Fatal(error)) => error.clone().into(),
-                _ => ExtensionRunError::Reported,
-            });
+    // Registration must be over before the runtime's first `next`.
+    while machine.extension_id().is_none() && machine.exit_reason().is_none() {
+        if !step(&mut machine, &mut connection) {
+            return Err(RunError::Stalled.into());
         }
     }
-    let mut signals = Signals::new([SIGTERM]).map_err(RunError::Thread)?;
-    machine.ready()?;
-    let poll = machine.poll_request();
+    if let Some(reason) = machine.exit_reason() {
+        return Err(match reason {
+            ExitReason::Fatal(error) => error.clone().into(),
+            _ => ExtensionRunError::Reported,
+        });
+    }
+    let signals = Signals::new([SIGTERM]);
+    let mut signals = signals.map_err(|e| ExtensionRunError::Setup(RunError::Signals(e)))?;
     let keep_polling = move || {
-        // The event poll stays open for the process lifetime: an extension
-        // with no events is never sent one.
-        if let Some(out) = poll {
-            let _ = connection.send(&out.request);
+        // The machine's event poll stays open for the process lifetime: an
+        // extension with no events is never sent one. Should it end (the
+        // platform went away), the machine says why and the thread ends.
+        if let Ok(ExtensionEvent::Exit(ExitReason::Fatal(error))) = pump(&mut machine, &mut connection) {
+            eprintln!("lambda-sansio: the SIGTERM helper's extension stopped: {error}");
         }
     };
     thread::Builder::new()

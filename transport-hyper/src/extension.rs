@@ -1,13 +1,13 @@
 //! The async extension driver: the core [`ExtensionMachine`] over one hyper
-//! connection. What to do after each event is decided by core ([`host`]).
+//! connection. The machine decides the lifecycle; the caller's outcome
+//! closes each event ([`ExtensionMachine::done`]).
 
 use std::future::Future;
 
 use lambda_sansio::context::HandlerError;
-use lambda_sansio::extension::host::{self, HostEvent, Next, SubscriptionRefusal};
 use lambda_sansio::extension::{
     EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine, InvokeEvent,
-    ShutdownEvent,
+    ShutdownEvent, SubscriptionRefusal,
 };
 use lambda_sansio::runtime::ConfigError;
 use lambda_sansio::telemetry::Subscription;
@@ -51,7 +51,6 @@ pub enum ExtensionRunError {
 #[derive(Debug, Clone)]
 pub struct Extension {
     config: ExtensionConfig,
-    subscription: Option<Subscription>,
 }
 
 impl Extension {
@@ -66,7 +65,7 @@ impl Extension {
             events,
         )
         .map_err(RunError::from)?;
-        Ok(Self { config, subscription: None })
+        Ok(Self { config })
     }
 
     /// Applies the Lambda Managed Instances rules (SHUTDOWN only, the
@@ -80,15 +79,12 @@ impl Extension {
     /// The same against an explicit API address.
     pub fn with_api(api: &str, name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
         let address = ApiAddress::parse(api).map_err(|e| RunError::from(ConfigError::from(e)))?;
-        Ok(Self {
-            config: ExtensionConfig::new(address, ExtensionName::new(name)?, events),
-            subscription: None,
-        })
+        Ok(Self { config: ExtensionConfig::new(address, ExtensionName::new(name)?, events) })
     }
 
     /// Subscribes to the Telemetry (or Logs) API during init.
     pub fn with_subscription(mut self, subscription: Subscription) -> Self {
-        self.subscription = Some(subscription);
+        self.config.subscription = Some(subscription);
         self
     }
 
@@ -101,24 +97,22 @@ impl Extension {
     {
         let mut client = Client::new(self.config.address.authority().as_str(), MAX_EVENT);
         let mut machine = ExtensionMachine::new(self.config);
-        let mut subscription = self.subscription;
         loop {
-            let event = pump(&mut machine, &mut client).await?;
-            match host::advance(&mut machine, event, &mut subscription)? {
-                Next::Continue => {}
-                Next::Tell(notice) => eprintln!("lambda-sansio: {notice}"),
-                Next::Exit(reason) => return exit(reason),
-                Next::Deliver(event) => {
-                    let outcome = match &event {
-                        HostEvent::Invoke(invoke) => on_event(Event::Invoke(invoke.clone())).await,
-                        HostEvent::Shutdown(shutdown) => on_event(Event::Shutdown(shutdown.clone())).await,
-                        HostEvent::SubscriptionRejected(refusal) => {
-                            on_event(Event::SubscriptionRejected(refusal.clone())).await
-                        }
-                    };
-                    host::complete(&mut machine, &event, outcome.map_err(|HandlerError(report)| report))?;
+            let outcome = match pump(&mut machine, &mut client).await? {
+                ExtensionEvent::Invoke(invoke) => on_event(Event::Invoke(invoke)).await,
+                ExtensionEvent::Shutdown(shutdown) => on_event(Event::Shutdown(shutdown)).await,
+                ExtensionEvent::SubscriptionRejected(refusal) => {
+                    on_event(Event::SubscriptionRejected(refusal)).await
                 }
-            }
+                // Only without auto_ready, which this driver keeps on.
+                ExtensionEvent::Registered(_) => Ok(()),
+                ExtensionEvent::EventsUnavailable(unavailable) => {
+                    eprintln!("lambda-sansio: {unavailable}");
+                    continue;
+                }
+                ExtensionEvent::Exit(reason) => return exit(reason),
+            };
+            machine.done(outcome.map_err(|HandlerError(report)| report))?;
         }
     }
 }
@@ -133,24 +127,29 @@ pub(crate) async fn pump(
         if let Some(event) = machine.poll_event() {
             return Ok(event);
         }
-        let mut progressed = false;
-        while let Some(out) = machine.poll_request() {
-            progressed = true;
-            let _ = match client.send(out.request).await {
-                Ok(response) => machine.handle_response(out.token, response),
-                Err(error) => machine.handle_transport_error(out.token, error),
-            };
-        }
-        while let Some(timer) = machine.poll_timeout() {
-            progressed = true;
-            tokio::time::sleep(timer.after).await;
-            let _ = machine.handle_timeout(timer.token);
-        }
-        // An event, if one came, is returned at the top of the loop.
-        if !progressed && !machine.has_event() {
+        if !step(machine, client).await {
             return Err(RunError::Stalled.into());
         }
     }
+}
+
+/// Sends the machine's next request and hands it the outcome, or waits out
+/// its back-off. Returns whether there was anything to do. A fatal outcome
+/// comes back as the machine's `Exit` event.
+pub(crate) async fn step(machine: &mut ExtensionMachine, client: &mut Client) -> bool {
+    if let Some(out) = machine.poll_request() {
+        let _fatal_is_also_an_event = match client.send(out.request).await {
+            Ok(response) => machine.handle_response(out.token, response),
+            Err(error) => machine.handle_transport_error(out.token, error),
+        };
+        return true;
+    }
+    if let Some(timer) = machine.poll_timeout() {
+        tokio::time::sleep(timer.after).await;
+        let _early_is_a_no_op = machine.handle_timeout(timer.token);
+        return true;
+    }
+    false
 }
 
 fn exit(reason: ExitReason) -> Result<(), ExtensionRunError> {

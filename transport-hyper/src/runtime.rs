@@ -68,6 +68,9 @@ pub enum RunError {
     /// rather than waited on forever.
     #[error("the runtime stalled without exiting")]
     Stalled,
+    /// The process could not listen for SIGTERM.
+    #[error("could not listen for SIGTERM: {0}")]
+    Signals(std::io::Error),
 }
 
 /// The runtime's settings from the Lambda environment.

@@ -8,7 +8,7 @@ use lambda_sansio::{ApiAddress, ExtensionName};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::client::{Client, MAX_EVENT};
-use crate::extension::{pump, ExtensionRunError};
+use crate::extension::{pump, step, ExtensionRunError};
 use crate::runtime::RunError;
 
 /// The name of the internal extension the helper registers.
@@ -28,24 +28,28 @@ where
     let name = ExtensionName::new(GRACEFUL_SHUTDOWN_EXTENSION)?;
     let mut client = Client::new(address.authority().as_str(), MAX_EVENT);
     let mut machine = ExtensionMachine::new(ExtensionConfig::new(address, name, &[]));
-    match pump(&mut machine, &mut client).await? {
-        ExtensionEvent::Registered(_) => {}
-        _ => {
-            return Err(match machine.exit_reason() {
-                Some(ExitReason::Fatal(error)) => error.clone().into(),
-                _ => ExtensionRunError::Reported,
-            });
+    // Registration must be over before the runtime's first `next`.
+    while machine.extension_id().is_none() && machine.exit_reason().is_none() {
+        if !step(&mut machine, &mut client).await {
+            return Err(RunError::Stalled.into());
         }
     }
-    let mut terminate = signal(SignalKind::terminate()).map_err(|_| ExtensionRunError::Reported)?;
-    machine.ready()?;
-    if let Some(out) = machine.poll_request() {
-        // The event poll stays open for the process lifetime: an extension
-        // with no events is never sent one.
-        tokio::spawn(async move {
-            let _ = client.send(out.request).await;
+    if let Some(reason) = machine.exit_reason() {
+        return Err(match reason {
+            ExitReason::Fatal(error) => error.clone().into(),
+            _ => ExtensionRunError::Reported,
         });
     }
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| ExtensionRunError::Setup(RunError::Signals(e)))?;
+    tokio::spawn(async move {
+        // The machine's event poll stays open for the process lifetime: an
+        // extension with no events is never sent one. Should it end (the
+        // platform went away), the machine says why and the task ends.
+        if let Ok(ExtensionEvent::Exit(ExitReason::Fatal(error))) = pump(&mut machine, &mut client).await {
+            eprintln!("lambda-sansio: the SIGTERM helper's extension stopped: {error}");
+        }
+    });
     tokio::spawn(async move {
         if terminate.recv().await.is_some() {
             hook().await;

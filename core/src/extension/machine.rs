@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use super::error::{ExitReason, ExtensionError, RegisterRejection};
 use super::event::{EventType, InvokeEvent, LifecycleEvent, RegisterInfo, ShutdownEvent};
+use super::refusal::{SubscriptionRefusal, UnavailableEvents};
 use super::requests;
 use crate::address::ApiAddress;
 use crate::attempt::{AfterFailure, Attempt};
@@ -15,122 +16,57 @@ use crate::headers;
 use crate::ids::{ExtensionId, ExtensionName, IdError};
 use crate::report::{ErrorReport, ServerError};
 use crate::retry::RetryPolicy;
-use crate::runtime::ConfigError;
 use crate::telemetry::Subscription;
+
+use super::config::ExtensionConfig;
 
 /// The one connection an extension uses.
 const TOKEN: Token = Token(0);
 
-/// Settings of an [`ExtensionMachine`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ExtensionConfig {
-    /// `AWS_LAMBDA_RUNTIME_API`.
-    pub address: ApiAddress,
-    /// `Lambda-Extension-Name`: an external extension's file name.
-    pub name: ExtensionName,
-    /// Events to receive; empty for an internal extension that registers only
-    /// so that the runtime gets SIGTERM.
-    pub events: Vec<EventType>,
-    /// Ask for `accountId` in the register answer.
-    pub accept_account_id: bool,
-    /// What to do when an exchange fails.
-    pub retry: RetryPolicy,
-    /// The environment runs under Lambda Managed Instances
-    /// (`AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances`). There an
-    /// extension may register for SHUTDOWN only, and a Telemetry API
-    /// subscription must use schema [`Subscription::MANAGED_INSTANCES_SCHEMA`];
-    /// the machine applies both rules.
-    pub managed_instances: bool,
-}
-
-/// `AWS_LAMBDA_INITIALIZATION_TYPE` under Lambda Managed Instances.
-pub const MANAGED_INSTANCES_INITIALIZATION: &str = "lambda-managed-instances";
-
-impl ExtensionConfig {
-    /// A config for `events` with the default retry policy, outside Managed
-    /// Instances.
-    pub fn new(address: ApiAddress, name: ExtensionName, events: &[EventType]) -> Self {
-        Self {
-            address,
-            name,
-            events: events.to_vec(),
-            accept_account_id: false,
-            retry: RetryPolicy::default(),
-            managed_instances: false,
-        }
-    }
-
-    /// The config for the values of `AWS_LAMBDA_RUNTIME_API` and
-    /// `AWS_LAMBDA_INITIALIZATION_TYPE` (`None` when unset). Drivers read the
-    /// environment; core only parses.
-    pub fn from_env_values(
-        api: Option<&str>,
-        initialization_type: Option<&str>,
-        name: ExtensionName,
-        events: &[EventType],
-    ) -> Result<Self, ConfigError> {
-        let address = ApiAddress::parse(api.ok_or(ConfigError::MissingApi)?)?;
-        let managed_instances = initialization_type.map(str::trim) == Some(MANAGED_INSTANCES_INITIALIZATION);
-        Ok(Self { managed_instances, ..Self::new(address, name, events) })
-    }
-}
-
-/// What the extension machine tells its host.
+/// What the extension machine tells its host: only what the host must act
+/// on or tell its user. The rest of the lifecycle (subscribing, finishing
+/// init, acknowledging event types this version does not know) the machine
+/// does by itself.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ExtensionEvent {
-    /// Registered. Subscribe now if wanted, then call
-    /// [`ready`](ExtensionMachine::ready) (or report an init error).
+    /// Registered and subscribed, with [`ExtensionConfig::auto_ready`] off:
+    /// do init work, then call [`ready`](ExtensionMachine::ready) (or
+    /// [`init_error`](ExtensionMachine::init_error)).
     Registered(RegisterInfo),
-    /// The subscription was accepted.
-    Subscribed,
     /// The subscription was refused (`4xx`, or a `2xx` that says the API is
-    /// not supported). The extension may go on without it.
-    SubscriptionRejected {
-        /// The HTTP status.
-        status: u16,
-        /// The decoded error body.
-        server: ServerError,
-    },
-    /// An invocation started. Call [`event_done`](ExtensionMachine::event_done)
-    /// when the extension has done its work for it.
+    /// not supported). Init waits for the host: [`done`](ExtensionMachine::done)
+    /// with `Ok` goes on without it, with `Err` reports an init error.
+    SubscriptionRejected(SubscriptionRefusal),
+    /// An invocation started. Call [`done`](ExtensionMachine::done) when the
+    /// extension has done its work for it.
     Invoke(InvokeEvent),
-    /// An event type this version does not know; call
-    /// [`event_done`](ExtensionMachine::event_done) to go on.
-    Unknown {
-        /// `eventType` as sent.
-        event_type: String,
-        /// The raw body.
-        body: Bytes,
-    },
     /// The environment shuts down. Clean up before the deadline, then call
-    /// [`exit`](ExtensionMachine::exit) or [`exit_error`](ExtensionMachine::exit_error).
+    /// [`done`](ExtensionMachine::done).
     Shutdown(ShutdownEvent),
     /// Events the extension asked for that this environment does not offer
     /// (INVOKE under Managed Instances). The machine registered without
-    /// them; emitted once, before [`Registered`](Self::Registered).
-    EventsUnavailable {
-        /// The events left out.
-        events: Vec<EventType>,
-    },
+    /// them; emitted once, first. Tell the user; nothing to answer.
+    EventsUnavailable(UnavailableEvents),
     /// The machine stopped; the process should exit. Emitted once.
     Exit(ExitReason),
 }
 
 /// The client side of the Extensions API, for one extension.
 ///
-/// Lifecycle: register → ([`subscribe`](Self::subscribe))* → [`ready`](Self::ready)
-/// (the first `event/next`, which tells the platform init is done) →
-/// INVOKE events, each closed by [`event_done`](Self::event_done) → SHUTDOWN →
-/// [`exit`](Self::exit). Outcomes by status:
+/// Lifecycle: register → subscribe (when configured) → ready (the first
+/// `event/next`, which tells the platform init is done; by itself unless
+/// [`ExtensionConfig::auto_ready`] is off) → INVOKE events, each closed by
+/// [`done`](Self::done) → SHUTDOWN, closed by [`done`](Self::done) → exit.
+/// Outcomes by status:
 ///
 /// | call | status | outcome |
 /// |---|---|---|
-/// | register | 2xx with a valid identifier | [`ExtensionEvent::Registered`] |
+/// | register | 2xx with a valid identifier | subscribe, else ready (or [`ExtensionEvent::Registered`] without `auto_ready`) |
 /// | register | 2xx without one | fatal [`ExtensionError::BadIdentifier`] |
 /// | register | 4xx | fatal [`ExtensionError::RegisterRejected`] |
-/// | subscribe | 2xx | [`ExtensionEvent::Subscribed`] (or `SubscriptionRejected` for `*.NotSupported`) |
+/// | subscribe | 2xx | ready (or `Registered`) ([`ExtensionEvent::SubscriptionRejected`] for `*.NotSupported`) |
 /// | subscribe | 4xx (403 included: a subscription is optional) | [`ExtensionEvent::SubscriptionRejected`], still registered |
-/// | event/next | 200 | the event; an unreadable body is fatal |
+/// | event/next | 200 | INVOKE or SHUTDOWN to the host; an unknown event type is acknowledged (next `event/next`); an unreadable body is fatal |
 /// | init/exit error | 2xx | exit |
 /// | anything else | | fatal [`ExtensionError::Status`] |
 /// | any | transport error | retry after a [`Timer`] per [`RetryPolicy`], then fatal |
@@ -147,6 +83,9 @@ pub struct ExtensionMachine {
     accept_account_id: bool,
     retry: RetryPolicy,
     managed_instances: bool,
+    subscription: Option<Subscription>,
+    auto_ready: bool,
+    info: Option<RegisterInfo>,
     id: Option<ExtensionId>,
     phase: Phase,
     events: VecDeque<ExtensionEvent>,
@@ -195,7 +134,7 @@ impl ExtensionMachine {
         let mut events_wanted = config.events;
         if config.managed_instances && events_wanted.contains(&EventType::Invoke) {
             events_wanted.retain(|e| *e != EventType::Invoke);
-            events.push_back(ExtensionEvent::EventsUnavailable { events: vec![EventType::Invoke] });
+            events.push_back(ExtensionEvent::EventsUnavailable(UnavailableEvents(vec![EventType::Invoke])));
         }
         Self {
             address: config.address,
@@ -204,6 +143,9 @@ impl ExtensionMachine {
             accept_account_id: config.accept_account_id,
             retry: config.retry,
             managed_instances: config.managed_instances,
+            subscription: config.subscription,
+            auto_ready: config.auto_ready,
+            info: None,
             id: None,
             phase: Phase::Busy(Work::Register, Attempt::FRESH),
             events,
@@ -214,6 +156,11 @@ impl ExtensionMachine {
     /// The events the extension registers (or registered) for.
     pub fn registered_events(&self) -> &[EventType] {
         &self.events_wanted
+    }
+
+    /// What the register answer said, once registered.
+    pub fn register_info(&self) -> Option<&RegisterInfo> {
+        self.info.as_ref()
     }
 
     /// The identifier the platform issued, once registered.
@@ -325,12 +272,13 @@ impl ExtensionMachine {
             Work::Subscribe(_) if status.is_success() || status.is_client_error() => {
                 let server = ServerError::from_body(response.body());
                 let unsupported = server.error_type.as_deref().is_some_and(|t| t.ends_with(".NotSupported"));
-                self.events.push_back(if status.is_success() && !unsupported {
-                    ExtensionEvent::Subscribed
+                if status.is_success() && !unsupported {
+                    self.finish_init();
                 } else {
-                    ExtensionEvent::SubscriptionRejected { status: status.as_u16(), server }
-                });
-                self.phase = Phase::Registered;
+                    self.phase = Phase::Registered;
+                    let refusal = SubscriptionRefusal { status: status.as_u16(), server };
+                    self.events.push_back(ExtensionEvent::SubscriptionRejected(refusal));
+                }
                 Ok(())
             }
             Work::Next if status == 200 => self.deliver(response.body()),
@@ -358,12 +306,26 @@ impl ExtensionMachine {
         match id {
             Ok(id) => {
                 self.id = Some(id);
-                self.phase = Phase::Registered;
-                let info = RegisterInfo::decode(response.body());
-                self.events.push_back(ExtensionEvent::Registered(info));
+                self.info = Some(RegisterInfo::decode(response.body()));
+                match self.subscription.take() {
+                    Some(subscription) => {
+                        self.phase = Phase::Busy(Work::Subscribe(subscription), Attempt::FRESH)
+                    }
+                    None => self.finish_init(),
+                }
                 Ok(())
             }
             Err(error) => Err(self.fail(ExtensionError::BadIdentifier(error))),
+        }
+    }
+
+    /// Registered (and subscribed): finishes init, or hands over to the host.
+    fn finish_init(&mut self) {
+        if self.auto_ready {
+            self.phase = Phase::Busy(Work::Next, Attempt::FRESH);
+        } else {
+            self.phase = Phase::Registered;
+            self.events.push_back(ExtensionEvent::Registered(self.info.clone().unwrap_or_default()));
         }
     }
 
@@ -372,15 +334,18 @@ impl ExtensionMachine {
             Ok(event) => event,
             Err(error) => return Err(self.fail(ExtensionError::MalformedEvent(error))),
         };
-        let (phase, event) = match event {
-            LifecycleEvent::Invoke(invoke) => (Phase::Handling, ExtensionEvent::Invoke(invoke)),
-            LifecycleEvent::Other { event_type, body } => {
-                (Phase::Handling, ExtensionEvent::Unknown { event_type, body })
+        match event {
+            LifecycleEvent::Invoke(invoke) => {
+                self.phase = Phase::Handling;
+                self.events.push_back(ExtensionEvent::Invoke(invoke));
             }
-            LifecycleEvent::Shutdown(shutdown) => (Phase::ShuttingDown, ExtensionEvent::Shutdown(shutdown)),
-        };
-        self.phase = phase;
-        self.events.push_back(event);
+            // A new event type: nothing the host can act on; acknowledged.
+            LifecycleEvent::Other { .. } => self.phase = Phase::Busy(Work::Next, Attempt::FRESH),
+            LifecycleEvent::Shutdown(shutdown) => {
+                self.phase = Phase::ShuttingDown;
+                self.events.push_back(ExtensionEvent::Shutdown(shutdown));
+            }
+        }
         Ok(())
     }
 
@@ -408,8 +373,26 @@ impl ExtensionMachine {
         Err(self.fail(failure))
     }
 
+    /// Closes what the host was handed with its outcome: after INVOKE, `Ok`
+    /// asks for the next event and `Err` reports it with exit/error (the
+    /// extension then exits); after SHUTDOWN, `Ok` exits and `Err` reports
+    /// first; after a refused subscription (or `Registered`), `Ok` finishes
+    /// init and `Err` reports an init error.
+    pub fn done(&mut self, outcome: Result<(), ErrorReport>) -> Result<(), ExtensionError> {
+        self.check_running()?;
+        match (self.phase_kind(), outcome) {
+            (PhaseKind::Handling, Ok(())) => self.event_done(),
+            (PhaseKind::ShuttingDown, Ok(())) => self.exit(),
+            (PhaseKind::Handling | PhaseKind::ShuttingDown, Err(report)) => self.exit_error(report),
+            (PhaseKind::Registered, Ok(())) => self.ready(),
+            (PhaseKind::Registered, Err(report)) => self.init_error(report),
+            (PhaseKind::Other, _) => Err(self.not_allowed("done")),
+        }
+    }
+
     /// Subscribes to the Telemetry or Logs API. Allowed only between register
-    /// and [`ready`](Self::ready).
+    /// and [`ready`](Self::ready) (with [`ExtensionConfig::auto_ready`] off,
+    /// or after a refused subscription).
     pub fn subscribe(&mut self, subscription: Subscription) -> Result<(), ExtensionError> {
         self.transition("subscribe", &[PhaseKind::Registered], Work::Subscribe(subscription))
     }

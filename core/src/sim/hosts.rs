@@ -94,18 +94,16 @@ impl World {
             while let Some(event) = self.extensions[index].machine.poll_event() {
                 moved = true;
                 let machine = &mut self.extensions[index].machine;
+                // The host does what every shipped host does: its work, then
+                // `done` with success; the machine decides what follows.
                 let result = match event {
-                    ExtensionEvent::Registered(_) if config.subscribe && index == 0 => {
-                        machine.subscribe(sim_subscription())
-                    }
                     ExtensionEvent::Registered(_)
-                    | ExtensionEvent::Subscribed
-                    | ExtensionEvent::SubscriptionRejected { .. } => machine.ready(),
-                    ExtensionEvent::Invoke(_) | ExtensionEvent::Unknown { .. } => machine.event_done(),
-                    ExtensionEvent::EventsUnavailable { .. } => Ok(()),
+                    | ExtensionEvent::SubscriptionRejected(_)
+                    | ExtensionEvent::Invoke(_) => machine.done(Ok(())),
+                    ExtensionEvent::EventsUnavailable(_) => Ok(()),
                     ExtensionEvent::Shutdown(_) => {
                         self.extensions[index].got_shutdown = true;
-                        self.extensions[index].machine.exit()
+                        self.extensions[index].machine.done(Ok(()))
                     }
                     ExtensionEvent::Exit(reason) => {
                         self.fatal_exit |= matches!(reason, ExtExit::Fatal(_));
@@ -147,7 +145,7 @@ impl World {
     }
 }
 
-fn sim_subscription() -> Subscription {
+pub(super) fn sim_subscription() -> Subscription {
     Subscription::new(
         SubscriptionApi::Telemetry,
         &[RecordCategory::Platform],

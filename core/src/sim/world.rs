@@ -275,15 +275,19 @@ impl World {
             };
             platform.invoke(invocation).ok()?;
         }
-        let events: &[EventType] = match config.mode {
-            Mode::Classic => &[EventType::Invoke, EventType::Shutdown],
-            Mode::Concurrent { .. } => &[EventType::Shutdown],
-        };
+        // Every extension asks for both events; under Managed Instances the
+        // machine itself registers for SHUTDOWN only.
+        let events = [EventType::Invoke, EventType::Shutdown];
+        let managed_instances = matches!(config.mode, Mode::Concurrent { .. });
         let mut extensions = Vec::new();
-        for name in &names {
+        for (index, name) in names.iter().enumerate() {
             let name = ExtensionName::new(name).ok()?;
-            let ext_config =
-                ExtensionConfig { retry: retry(), ..ExtensionConfig::new(address.clone(), name, events) };
+            let ext_config = ExtensionConfig {
+                retry: retry(),
+                managed_instances,
+                subscription: (config.subscribe && index == 0).then(super::hosts::sim_subscription),
+                ..ExtensionConfig::new(address.clone(), name, &events)
+            };
             extensions.push(ExtensionClient {
                 machine: ExtensionMachine::new(ext_config),
                 registered: false,
