@@ -12,7 +12,7 @@ use std::time::Duration;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::platform::PlatformEvent;
 use lambda_sansio::runtime::Mode;
-use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig};
+use lambda_sansio_emulator::{Emulator, EmulatorConfig};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_extension_starts_and_stops_cleanly_under_managed_instances() {

@@ -11,7 +11,7 @@ use lambda_sansio::extension::EventType;
 use lambda_sansio::platform::PlatformEvent;
 use lambda_sansio::runtime::Mode;
 use lambda_sansio_blocking::{Event, Extension};
-use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
 
 fn bootstrap() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_bootstrap"))

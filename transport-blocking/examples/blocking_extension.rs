@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build -p lambda-sansio-blocking --examples
-//! cargo run -p lambda-sansio-hyper --example emulator -- \
+//! cargo run -p lambda-sansio-emulator -- \
 //!     --bootstrap target/debug/examples/blocking_echo \
 //!     --extension target/debug/examples/blocking_extension --invoke '{}' --invoke '{}'
 //! ```

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo build -p lambda-sansio-hyper --example hyper_echo
-//! cargo run -p lambda-sansio-hyper --example emulator -- \
+//! cargo run -p lambda-sansio-emulator -- \
 //!     --bootstrap target/debug/examples/hyper_echo --invoke '{"hello":"world"}'
 //! ```
 

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo build -p lambda-sansio-hyper --examples
-//! cargo run -p lambda-sansio-hyper --example emulator -- \
+//! cargo run -p lambda-sansio-emulator -- \
 //!     --bootstrap target/debug/examples/hyper_echo \
 //!     --extension target/debug/examples/hyper_extension --invoke '{}' --invoke '{}'
 //! ```

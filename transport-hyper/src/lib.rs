@@ -1,13 +1,11 @@
-//! Async (tokio + hyper 1) drivers for the `lambda-sansio` machines, and a
-//! local Lambda emulator (feature `emulator`).
+//! Async (tokio + hyper 1) drivers for the `lambda-sansio` machines. The
+//! local Lambda emulator built on it is the `lambda-sansio-emulator` crate.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod client;
 mod client_io;
 mod context_ext;
-#[cfg(feature = "emulator")]
-pub mod emulator;
 pub mod extension;
 pub mod oneshot;
 pub mod runtime;

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
 
 struct Sample {
     per_second: f64,

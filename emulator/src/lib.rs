@@ -1,11 +1,11 @@
-//! A local Lambda emulator (feature `emulator`): core's
+//! A local Lambda emulator: core's
 //! [`PlatformMachine`](lambda_sansio::platform::PlatformMachine) served over
 //! HTTP/1.1 on loopback, with the bootstrap and extensions run as child
-//! processes.
+//! processes. The `lambda-sansio-emulator` binary is its command line.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+//! use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
 //!
 //! let config = EmulatorConfig { bootstrap: Some("./bootstrap".into()), ..EmulatorConfig::default() };
 //! let emulator = Emulator::start(config).await?;
@@ -19,6 +19,8 @@
 //! launches (their `AWS_LAMBDA_RUNTIME_API`), and AWS's invoke endpoint
 //! (`POST /2015-03-31/functions/function/invocations`) on the same port.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 mod actor;
 mod events;
 mod faults;
@@ -26,6 +28,7 @@ mod ids;
 mod process;
 mod server;
 mod telemetry;
+mod tree;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -3,14 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use lambda_sansio_test_support::support;
 
 use std::io::{Read, Write};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request};
-use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome, INVOKE_PATH};
+use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome, INVOKE_PATH};
 use lambda_sansio_hyper::oneshot;
 
 async fn serve_only() -> Emulator {

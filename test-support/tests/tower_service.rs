@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use lambda_sansio::runtime::RuntimeConfig;
 use lambda_sansio::ApiAddress;
-use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
 use lambda_sansio_hyper::service::{run_service_with, LambdaRequest};
 use lambda_sansio_hyper::HandlerError;
 

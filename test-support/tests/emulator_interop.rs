@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use lambda_sansio_test_support::support;
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
 
 #[tokio::test]
 async fn the_official_rust_runtime_echoes_through_the_emulator() {

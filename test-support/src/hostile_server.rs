@@ -1,7 +1,5 @@
 //! A hostile HTTP server for client tests, shared by both transports.
 
-#![allow(dead_code, clippy::unwrap_used)]
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
@@ -10,7 +8,7 @@ use bytes::Bytes;
 /// Serves one connection: reads the request head, writes `answer`, then
 /// `repeat` copies of `tail` (or until the client hangs up). Returns the
 /// address it listens on.
-pub(crate) fn hostile(answer: &'static [u8], tail: &'static [u8], repeat: usize) -> String {
+pub fn hostile(answer: &'static [u8], tail: &'static [u8], repeat: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
@@ -30,6 +28,6 @@ pub(crate) fn hostile(answer: &'static [u8], tail: &'static [u8], repeat: usize)
 }
 
 /// A GET for `address`.
-pub(crate) fn get(address: &str) -> http::Request<Bytes> {
+pub fn get(address: &str) -> http::Request<Bytes> {
     http::Request::builder().uri(format!("http://{address}/x")).body(Bytes::new()).unwrap()
 }

@@ -6,7 +6,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use lambda_sansio::platform::PlatformEvent;
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command as Process};
@@ -30,9 +30,10 @@ impl Running {
         self.pid.and_then(|pid| u32::try_from(pid.as_raw()).ok())
     }
 
+    /// Signals the process, its process group and every process it started.
     fn signal(&self, signal: Signal) {
         if let Some(pid) = self.pid {
-            let _ = kill(pid, signal);
+            super::tree::signal_all(pid, signal);
         }
     }
 
@@ -77,6 +78,10 @@ impl Running {
                 (self.wait_for(Duration::from_secs(2)).await, true)
             }
         };
+        // What it started and left behind in its process group goes too.
+        if let Some(pid) = self.pid {
+            let _ = nix::sys::signal::killpg(pid, Signal::SIGKILL);
+        }
         for pump in self.pumps.drain(..) {
             let _ = tokio::time::timeout(Duration::from_millis(500), pump).await;
         }
@@ -97,6 +102,8 @@ pub(crate) fn launch(
         .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(path.parent().unwrap_or(Path::new(".")))
         .stdin(Stdio::null())
+        // Its own process group, so that stopping it stops what it started.
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

@@ -10,14 +10,14 @@ use bytes::Bytes;
 use lambda_sansio::platform::{Outcome, PlatformEvent};
 use lambda_sansio::runtime::Mode;
 use lambda_sansio::telemetry::{Buffering, RecordCategory, Subscription, SubscriptionApi};
-use lambda_sansio_hyper::emulator::{EmulatorConfig, Fault, FaultRule, InvokeOutcome};
+use lambda_sansio_emulator::{EmulatorConfig, Fault, FaultRule, InvokeOutcome};
 
 use super::{config_for, echo, emulator, handler, invoke, response, Driver};
 
 /// Item 6: a request that failed and was retried in concurrent mode goes
 /// out (the blocking pool once left it unsent and served nothing, forever),
 /// with one slot and with several.
-pub(crate) async fn retries_in_concurrent_mode_are_sent<D: Driver>() {
+pub async fn retries_in_concurrent_mode_are_sent<D: Driver>() {
     for (max, nth) in [(1u16, 1u64), (1, 2), (3, 2), (3, 4)] {
         let mode = Mode::Concurrent { max: NonZeroU16::new(max).unwrap() };
         let faults = vec![FaultRule { nth, fault: Fault::Reset }];
@@ -37,7 +37,7 @@ pub(crate) async fn retries_in_concurrent_mode_are_sent<D: Driver>() {
 /// and SHUTDOWN registers for SHUTDOWN only (INVOKE would be refused 403),
 /// subscribes with the `2025-01-29` schema on `sandbox.localdomain` (anything
 /// else is refused 400), receives telemetry and gets SHUTDOWN.
-pub(crate) async fn managed_instances_extensions_get_shutdown_and_telemetry<D: Driver>() {
+pub async fn managed_instances_extensions_get_shutdown_and_telemetry<D: Driver>() {
     let mode = Mode::Concurrent { max: NonZeroU16::new(2).unwrap() };
     let config =
         EmulatorConfig { mode, external_names: vec!["observer".into()], ..EmulatorConfig::default() };
@@ -75,7 +75,7 @@ pub(crate) async fn managed_instances_extensions_get_shutdown_and_telemetry<D: D
 
 /// Item 5: answers carry a content type: `application/json` from the json
 /// helper, `application/octet-stream` for raw bytes.
-pub(crate) async fn answers_carry_their_content_type<D: Driver>() {
+pub async fn answers_carry_their_content_type<D: Driver>() {
     for (json, expected) in [(true, "application/json"), (false, "application/octet-stream")] {
         let emulator = emulator(EmulatorConfig::default()).await;
         let config = config_for(&emulator, Mode::Classic);
@@ -104,7 +104,7 @@ pub(crate) async fn answers_carry_their_content_type<D: Driver>() {
 /// machine reads, and one larger than the emulator reads at all) ends its
 /// invocation as `Function.ResponseSizeTooLarge`; the next one is served by
 /// the same runtime.
-pub(crate) async fn oversized_answers_end_their_invocation<D: Driver>() {
+pub async fn oversized_answers_end_their_invocation<D: Driver>() {
     let emulator = emulator(EmulatorConfig::default()).await;
     let h = handler(|payload, _| match &payload[..] {
         b"\"big\"" => Ok(Bytes::from(vec![b'x'; 6 * 1024 * 1024 + 200])),

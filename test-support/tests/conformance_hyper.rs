@@ -2,13 +2,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod conformance;
-
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
-use conformance::{Driver, Handler};
 use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::runtime::RuntimeConfig;
@@ -16,6 +13,7 @@ use lambda_sansio::telemetry::{Subscription, TelemetryRecord};
 use lambda_sansio_hyper::{
     json, run_responses_with, run_with, Event, Extension, Response, TelemetryListener,
 };
+use lambda_sansio_test_support::conformance::{self, Driver, Handler};
 
 struct Hyper;
 
@@ -131,4 +129,4 @@ impl Driver for Hyper {
     }
 }
 
-conformance::suite!(Hyper);
+lambda_sansio_test_support::suite!(Hyper);

@@ -2,9 +2,7 @@
 //! the emulator over real sockets, against each driver.
 //!
 //! A transport's test file implements [`Driver`] and expands
-//! `conformance::suite!(ItsDriver);`.
-
-#![allow(dead_code, clippy::unwrap_used)]
+//! `lambda_sansio_test_support::suite!(ItsDriver);`.
 
 use std::num::NonZeroU16;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,29 +18,28 @@ use lambda_sansio::telemetry::{
     Buffering, RecordCategory, RecordType, Subscription, SubscriptionApi, TelemetryRecord,
 };
 use lambda_sansio::{ApiAddress, RetryPolicy};
-use lambda_sansio_hyper::emulator::{Emulator, EmulatorConfig, Fault, FaultRule, InvokeOutcome};
+use lambda_sansio_emulator::{Emulator, EmulatorConfig, Fault, FaultRule, InvokeOutcome};
 
 mod hostile;
 mod modes;
 mod scripted;
 mod tap;
-#[path = "../support/venv.rs"]
-mod venv;
+use crate::venv;
 
-pub(crate) use hostile::{
+pub use hostile::{
     an_early_413_ends_the_invocation, hostile_but_valid_answers_are_read,
     unreadable_invocations_are_reported_or_fatal,
 };
-pub(crate) use modes::{
+pub use modes::{
     answers_carry_their_content_type, managed_instances_extensions_get_shutdown_and_telemetry,
     oversized_answers_end_their_invocation, retries_in_concurrent_mode_are_sent,
 };
 
 /// A handler as scenarios write it; drivers adapt it to their own API.
-pub(crate) type Handler = Arc<dyn Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync>;
+pub type Handler = Arc<dyn Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync>;
 
 /// A transport under test.
-pub(crate) trait Driver {
+pub trait Driver {
     /// The prefix of this transport's example binaries (`<prefix>_echo`,
     /// `<prefix>_graceful`).
     const EXAMPLES: &'static str;
@@ -84,7 +81,7 @@ pub(crate) trait Driver {
 }
 
 /// The chunks a streaming handler sends.
-pub(crate) const STREAM: [&str; 3] = ["hello ", "streamed ", "world"];
+pub const STREAM: [&str; 3] = ["hello ", "streamed ", "world"];
 
 fn handler(f: impl Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync + 'static) -> Handler {
     Arc::new(f)
@@ -121,7 +118,8 @@ fn response(payload: &'static str) -> InvokeOutcome {
     InvokeOutcome::Response(Bytes::from_static(payload.as_bytes()))
 }
 
-pub(crate) async fn echo_in_classic_mode<D: Driver>() {
+/// Classic mode: payloads come back unchanged, the context carries deadline, trace id and ARN, and every request goes out in origin form.
+pub async fn echo_in_classic_mode<D: Driver>() {
     let emulator =
         emulator(EmulatorConfig { timeout: Duration::from_secs(30), ..EmulatorConfig::default() }).await;
     // The context carries the deadline: about 30 s ahead of now.
@@ -139,7 +137,8 @@ pub(crate) async fn echo_in_classic_mode<D: Driver>() {
     assert_eq!(emulator.absolute_form_requests(), 0, "every request target in origin form");
 }
 
-pub(crate) async fn handler_errors_and_panics_are_reported_and_the_loop_goes_on<D: Driver>() {
+/// A handler error and a panic are each reported for their invocation; the next one is served.
+pub async fn handler_errors_and_panics_are_reported_and_the_loop_goes_on<D: Driver>() {
     let emulator = emulator(EmulatorConfig::default()).await;
     let h = handler(|payload, _| match &payload[..] {
         b"\"fail\"" => Err(HandlerError::from(std::io::Error::other("disk on fire"))),
@@ -158,7 +157,8 @@ pub(crate) async fn handler_errors_and_panics_are_reported_and_the_loop_goes_on<
     assert_eq!(invoke(&emulator, "\"ok\"").await, response("\"ok\""));
 }
 
-pub(crate) async fn concurrent_mode_runs_invocations_at_the_same_time<D: Driver>() {
+/// Managed Instances: three invocations run at once.
+pub async fn concurrent_mode_runs_invocations_at_the_same_time<D: Driver>() {
     let mode = Mode::Concurrent { max: NonZeroU16::new(3).unwrap() };
     let emulator = Arc::new(emulator(EmulatorConfig { mode, ..EmulatorConfig::default() }).await);
     let running = Arc::new(AtomicUsize::new(0));
@@ -190,7 +190,8 @@ pub(crate) async fn concurrent_mode_runs_invocations_at_the_same_time<D: Driver>
     assert_eq!(peak.load(Ordering::SeqCst), 3, "three invocations ran at once");
 }
 
-pub(crate) async fn resets_truncations_and_delays_lose_nothing<D: Driver>() {
+/// Connection resets, truncated answers and delays on the API lose no invocation.
+pub async fn resets_truncations_and_delays_lose_nothing<D: Driver>() {
     for fault in [Fault::Reset, Fault::Truncate, Fault::Delay(Duration::from_millis(50))] {
         let faults =
             vec![FaultRule { nth: 1, fault: fault.clone() }, FaultRule { nth: 3, fault: fault.clone() }];
@@ -201,7 +202,8 @@ pub(crate) async fn resets_truncations_and_delays_lose_nothing<D: Driver>() {
     }
 }
 
-pub(crate) async fn a_retried_answer_gets_400_and_the_runtime_goes_on<D: Driver>() {
+/// An answer resent after its 202 was cut short gets 400 InvalidRequestID, which is not fatal.
+pub async fn a_retried_answer_gets_400_and_the_runtime_goes_on<D: Driver>() {
     // Request 2 is the answer: the platform accepts it, but its 202 is cut
     // short. The driver resends it, the platform answers 400
     // InvalidRequestID (already answered), and the runtime goes on.
@@ -213,7 +215,8 @@ pub(crate) async fn a_retried_answer_gets_400_and_the_runtime_goes_on<D: Driver>
     assert!(!runtime.is_finished(), "a 400 is not fatal");
 }
 
-pub(crate) async fn a_500_on_next_stops_the_runtime<D: Driver>() {
+/// A 500 on `next` stops the runtime with an error naming it.
+pub async fn a_500_on_next_stops_the_runtime<D: Driver>() {
     let faults = vec![FaultRule { nth: 1, fault: Fault::Status(500) }];
     let emulator = emulator(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
     let runtime = D::start_runtime(config_for(&emulator, Mode::Classic), echo());
@@ -222,7 +225,8 @@ pub(crate) async fn a_500_on_next_stops_the_runtime<D: Driver>() {
     assert!(error.contains("500"), "{error}");
 }
 
-pub(crate) async fn a_403_on_an_answer_stops_the_runtime<D: Driver>() {
+/// A 403 on an answer stops the runtime; the invocation ends by its timeout.
+pub async fn a_403_on_an_answer_stops_the_runtime<D: Driver>() {
     // Request 1: next; 2: the answer, refused 403.
     let faults = vec![FaultRule { nth: 2, fault: Fault::Status(403) }];
     let config = EmulatorConfig { faults, timeout: Duration::from_secs(2), ..EmulatorConfig::default() };
@@ -236,7 +240,8 @@ pub(crate) async fn a_403_on_an_answer_stops_the_runtime<D: Driver>() {
     assert_eq!(outcome.await.unwrap(), InvokeOutcome::TimedOut);
 }
 
-pub(crate) async fn a_late_answer_gets_410_and_the_runtime_goes_on<D: Driver>() {
+/// An answer after the deadline gets 410 and the runtime goes on.
+pub async fn a_late_answer_gets_410_and_the_runtime_goes_on<D: Driver>() {
     let mode = Mode::Concurrent { max: NonZeroU16::new(2).unwrap() };
     let config = EmulatorConfig { mode, timeout: Duration::from_millis(300), ..EmulatorConfig::default() };
     let emulator = emulator(config).await;
@@ -261,7 +266,8 @@ pub(crate) async fn a_late_answer_gets_410_and_the_runtime_goes_on<D: Driver>() 
     }
 }
 
-pub(crate) async fn an_extension_gets_invokes_telemetry_and_shutdown<D: Driver>() {
+/// An extension gets each INVOKE, the platform telemetry and SHUTDOWN.
+pub async fn an_extension_gets_invokes_telemetry_and_shutdown<D: Driver>() {
     let config = EmulatorConfig { external_names: vec!["observer".into()], ..EmulatorConfig::default() };
     let emulator = emulator(config).await;
     let (destination, records) = D::listen_telemetry();
@@ -294,7 +300,8 @@ pub(crate) async fn an_extension_gets_invokes_telemetry_and_shutdown<D: Driver>(
     );
 }
 
-pub(crate) async fn streamed_responses_and_mid_stream_errors<D: Driver>() {
+/// Streamed answers arrive whole; a mid-stream failure is reported in trailers.
+pub async fn streamed_responses_and_mid_stream_errors<D: Driver>() {
     let emulator = emulator(EmulatorConfig::default()).await;
     D::start_streaming_runtime(config_for(&emulator, Mode::Classic));
     assert_eq!(invoke(&emulator, "\"ok\"").await, response("hello streamed world"));
@@ -306,16 +313,11 @@ pub(crate) async fn streamed_responses_and_mid_stream_errors<D: Driver>() {
     assert_eq!(invoke(&emulator, "\"ok\"").await, response("hello streamed world"));
 }
 
-/// A transport's example binary, built by `cargo test`.
-fn example(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(|deps| deps.parent()).unwrap().join("examples").join(name);
-    assert!(path.exists(), "{} is not built: run the tests with `cargo test`", path.display());
-    path
-}
-
 async fn run_and_stop(example_name: &str) -> (Option<std::process::ExitStatus>, bool) {
-    let config = EmulatorConfig { bootstrap: Some(example(example_name)), ..EmulatorConfig::default() };
+    let config = EmulatorConfig {
+        bootstrap: Some(crate::support::example(example_name)),
+        ..EmulatorConfig::default()
+    };
     let emulator = Emulator::start(config).await.unwrap();
     assert_eq!(invoke(&emulator, "{}").await, response("{}"));
     let report = emulator.shutdown().await;
@@ -323,13 +325,15 @@ async fn run_and_stop(example_name: &str) -> (Option<std::process::ExitStatus>, 
     (*status, *killed)
 }
 
-pub(crate) async fn the_sigterm_hook_runs_and_the_function_exits_cleanly<D: Driver>() {
+/// With the SIGTERM helper, the hook runs at shutdown and the function exits 0.
+pub async fn the_sigterm_hook_runs_and_the_function_exits_cleanly<D: Driver>() {
     let (status, killed) = run_and_stop(&format!("{}_graceful", D::EXAMPLES)).await;
     assert!(!killed, "{status:?}");
     assert_eq!(status.and_then(|s| s.code()), Some(0), "the hook ran and exited 0: {status:?}");
 }
 
-pub(crate) async fn without_the_sigterm_helper_a_lone_runtime_is_killed<D: Driver>() {
+/// Without an extension, the runtime is killed at once, as Lambda does.
+pub async fn without_the_sigterm_helper_a_lone_runtime_is_killed<D: Driver>() {
     let (status, killed) = run_and_stop(&format!("{}_echo", D::EXAMPLES)).await;
     assert!(killed, "{status:?}");
 }
@@ -359,7 +363,7 @@ impl Drop for KillOnDrop {
 /// Both drivers against a server no one here wrote: `cargo lambda watch
 /// --only-lambda-apis` serves the Runtime and Extensions APIs under a `/.rt`
 /// prefix and sends a deadline that is not an epoch.
-pub(crate) async fn against_cargo_lambda<D: Driver>() {
+pub async fn against_cargo_lambda<D: Driver>() {
     let cargo_lambda = cargo_lambda();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
     let watch = std::process::Command::new(&cargo_lambda)
@@ -433,9 +437,10 @@ pub(crate) async fn against_cargo_lambda<D: Driver>() {
 }
 
 /// Expands every scenario as a test for `$driver`.
+#[macro_export]
 macro_rules! suite {
     ($driver:ty) => {
-        $crate::conformance::suite!(@tests $driver;
+        $crate::suite!(@tests $driver;
             echo_in_classic_mode,
             handler_errors_and_panics_are_reported_and_the_loop_goes_on,
             oversized_answers_end_their_invocation,
@@ -467,4 +472,3 @@ macro_rules! suite {
         )*
     };
 }
-pub(crate) use suite;

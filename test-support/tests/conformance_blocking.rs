@@ -2,14 +2,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../transport-hyper/tests/conformance/mod.rs"]
-mod conformance;
-
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
-use conformance::{Driver, Handler};
 use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::runtime::RuntimeConfig;
@@ -17,6 +13,7 @@ use lambda_sansio::telemetry::{Subscription, TelemetryRecord};
 use lambda_sansio_blocking::{
     json, run_responses_with, run_with, Event, Extension, Response, TelemetryListener,
 };
+use lambda_sansio_test_support::conformance::{self, Driver, Handler};
 
 struct Blocking;
 
@@ -111,4 +108,4 @@ impl Driver for Blocking {
     }
 }
 
-conformance::suite!(Blocking);
+lambda_sansio_test_support::suite!(Blocking);

@@ -3,9 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod hostile_server;
-
-use hostile_server::{get, hostile};
+use lambda_sansio_test_support::hostile_server::{get, hostile};
 
 use lambda_sansio::TransportErrorKind;
 use lambda_sansio_hyper::client::Client;

@@ -32,7 +32,7 @@ fn target_dir() -> PathBuf {
 
 /// The venv `target/<name>` with `requirement` installed; returns its root.
 /// Panics with the step that failed (no python3, no registry).
-pub(crate) fn venv_with(name: &str, requirement: &str) -> PathBuf {
+pub fn venv_with(name: &str, requirement: &str) -> PathBuf {
     let venv = target_dir().join(name);
     let status =
         std::process::Command::new("python3").args(["-c", INSTALL]).arg(&venv).arg(requirement).status();
@@ -45,6 +45,6 @@ pub(crate) fn venv_with(name: &str, requirement: &str) -> PathBuf {
 }
 
 /// `bin/<tool>` inside `venv`.
-pub(crate) fn bin(venv: &Path, tool: &str) -> PathBuf {
+pub fn bin(venv: &Path, tool: &str) -> PathBuf {
     venv.join("bin").join(tool)
 }

@@ -3,10 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../transport-hyper/tests/hostile_server/mod.rs"]
-mod hostile_server;
-
-use hostile_server::{get, hostile};
+use lambda_sansio_test_support::hostile_server::{get, hostile};
 
 use lambda_sansio::TransportErrorKind;
 use lambda_sansio_blocking::http1::Connection;

@@ -1,14 +1,11 @@
 //! Shared helpers for the emulator tests.
 
-#![allow(dead_code, clippy::unwrap_used)]
-
 use std::path::PathBuf;
 
-#[path = "venv.rs"]
-mod venv;
+use crate::venv;
 
 /// An example binary built by `cargo test` next to this test's executable.
-pub(crate) fn example(name: &str) -> PathBuf {
+pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
     let path = profile_dir.join("examples").join(name);
@@ -17,11 +14,11 @@ pub(crate) fn example(name: &str) -> PathBuf {
 }
 
 /// The AWS Python runtime interface client version the interop test uses.
-pub(crate) const AWSLAMBDARIC: &str = "awslambdaric==4.2.2";
+pub const AWSLAMBDARIC: &str = "awslambdaric==4.2.2";
 
 /// A Python with `awslambdaric` installed: `LAMBDA_SANSIO_PYTHON` if set,
 /// else a venv under `target/`, created (with pip, from PyPI) on first use.
-pub(crate) fn python_with_awslambdaric() -> PathBuf {
+pub fn python_with_awslambdaric() -> PathBuf {
     if let Some(python) = std::env::var_os("LAMBDA_SANSIO_PYTHON") {
         return PathBuf::from(python);
     }

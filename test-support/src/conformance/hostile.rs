@@ -37,7 +37,7 @@ fn nexts(seen: &[Seen]) -> usize {
 /// 64 KiB client context), interim `100`/`103` answers before the real one,
 /// head and body in separate segments with Nagle on: the invocation is
 /// delivered and answered, in origin form, and the loop goes on.
-pub(crate) async fn hostile_but_valid_answers_are_read<D: Driver>() {
+pub async fn hostile_but_valid_answers_are_read<D: Driver>() {
     let mut extra: String = (0..80).map(|n| format!("X-Filler-{n}: {n}\r\n")).collect();
     extra.push_str(&format!(
         "Lambda-Runtime-Client-Context: {{\"custom\":{{\"k\":\"{}\"}}}}\r\n",
@@ -78,7 +78,7 @@ pub(crate) async fn hostile_but_valid_answers_are_read<D: Driver>() {
 /// id the invocation is reported as `Runtime.InvalidEvent`; without one the
 /// runtime exits naming the cause. hyper keeps no head when it cannot parse
 /// one (too many headers, obsolete folding): there it exits.
-pub(crate) async fn unreadable_invocations_are_reported_or_fatal<D: Driver>() {
+pub async fn unreadable_invocations_are_reported_or_fatal<D: Driver>() {
     let many: String = (0..200).map(|n| format!("X-H{n}: v\r\n")).collect();
     let cases: [(&str, Vec<u8>, bool); 4] = [
         ("too many headers", invocation("r1", &many, "{}"), D::KEEPS_UNPARSABLE_HEADS),
@@ -133,7 +133,7 @@ fn over_limit_body(id: &str) -> Vec<u8> {
 /// `Connection: close` before reading its body (as Go's net/http does). The
 /// answer is read although the write broke; the invocation is over (no
 /// error report, which Lambda would answer 403), and the runtime polls `next`.
-pub(crate) async fn an_early_413_ends_the_invocation<D: Driver>() {
+pub async fn an_early_413_ends_the_invocation<D: Driver>() {
     let refused =
         b"HTTP/1.1 413 Request Entity Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n\
         Content-Length: 58\r\n\r\n{\"errorType\":\"RequestEntityTooLarge\",\"errorMessage\":\"big\"}"

@@ -1,0 +1,76 @@
+//! The processes a child started, found through `/proc`, so that stopping a
+//! function stops everything it spawned: handlers, workers, `sleep`s in the
+//! background, even those that moved to a process group of their own.
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+
+/// Every live descendant of `root` (children, their children, …), read from
+/// `/proc/*/stat`. Empty where `/proc` is absent (then only the process
+/// group is signalled).
+pub(crate) fn descendants(root: Pid) -> Vec<Pid> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let parents: Vec<(Pid, Pid)> = entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| Some((Pid::from_raw(pid), parent_of(pid)?)))
+        .collect();
+    let mut found = vec![root];
+    let mut index = 0;
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(child, _)| *child));
+        index += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// The parent pid from `/proc/PID/stat` (the field after the parenthesised
+/// command name, which may itself contain spaces and parentheses).
+fn parent_of(pid: i32) -> Option<Pid> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let parent = after_name.split_whitespace().nth(1)?.parse().ok()?;
+    Some(Pid::from_raw(parent))
+}
+
+/// Sends `signal` to the process group `leader` leads and to every
+/// descendant of it (found before signalling, so none escapes by being
+/// reparented).
+pub(crate) fn signal_all(leader: Pid, signal: Signal) {
+    let others = descendants(leader);
+    // Errors mean the process is already gone.
+    let _ = killpg(leader, signal);
+    for pid in others {
+        let _ = kill(pid, signal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_childs_children_are_found() {
+        let mut shell = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30 & wait"])
+            .spawn()
+            .expect("sh runs");
+        let pid = Pid::from_raw(i32::try_from(shell.id()).expect("a pid fits"));
+        let mut found = Vec::new();
+        for _ in 0..200 {
+            found = descendants(pid);
+            if found.len() >= 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(found.len(), 2, "{found:?}");
+        for child in &found {
+            let _ = kill(*child, Signal::SIGKILL);
+        }
+        let _ = shell.kill();
+        let _ = shell.wait();
+    }
+}

@@ -1,0 +1,11 @@
+//! What the tests of every lambda-sansio crate share: the conformance suite
+//! both transports pass (through the emulator and against a scripted hostile
+//! platform), hostile HTTP servers, interop helpers that install clients no
+//! one here wrote, and the end-to-end benchmark (an example). Not published.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod conformance;
+pub mod hostile_server;
+pub mod support;
+pub mod venv;
