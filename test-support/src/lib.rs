@@ -9,3 +9,10 @@ pub mod conformance;
 pub mod hostile_server;
 pub mod support;
 pub mod venv;
+
+/// The README's code, compiled by `cargo test` as doc tests (each snippet
+/// names the dependencies it needs; this crate has them all), so the
+/// snippets a newcomer pastes keep compiling.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeSnippets;

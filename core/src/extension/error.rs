@@ -119,14 +119,18 @@ impl ExtensionError {
 }
 
 /// Why the extension machine stopped.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ExitReason {
     /// SHUTDOWN was delivered and the host called `exit`.
+    #[error("the extension shut down")]
     Shutdown,
     /// `init/error` was sent: the process should exit non-zero.
+    #[error("the extension reported an init error and stopped")]
     InitErrorReported,
     /// `exit/error` was sent: the process should exit non-zero.
+    #[error("the extension reported an error and stopped")]
     ExitErrorReported,
     /// A fatal error.
+    #[error(transparent)]
     Fatal(ExtensionError),
 }

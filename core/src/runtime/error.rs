@@ -80,12 +80,15 @@ impl RuntimeError {
     }
 }
 
-/// Why the runtime machine stopped.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Why the runtime machine stopped. Both reasons mean the process should
+/// exit non-zero, so it is an error a host can return with `?`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ExitReason {
     /// `init/error` was answered `2xx`: the process should exit non-zero.
+    #[error("the runtime reported an init error and stopped")]
     InitErrorReported,
     /// A fatal error: the process should exit non-zero promptly.
+    #[error(transparent)]
     Fatal(RuntimeError),
 }
 
