@@ -13,6 +13,10 @@ use lambda_sansio::telemetry::RecordCategory;
 use lambda_sansio::{DeadlineMs, RequestId};
 use tokio::sync::{mpsc, oneshot};
 
+use std::sync::{Arc, Mutex};
+
+use lambda_sansio::platform::telemetry as records;
+
 use super::events::EventLog;
 
 use super::ids::IdSource;
@@ -74,6 +78,25 @@ pub(crate) enum Supervise {
     Shutdown { reply: oneshot::Sender<super::ShutdownReport> },
 }
 
+/// What the actor knows of the function it runs.
+pub(crate) struct Function {
+    pub(crate) timeout: Duration,
+    pub(crate) memory_mb: u32,
+    /// The current bootstrap's process id, for its memory figures.
+    pub(crate) runtime_pid: Arc<Mutex<Option<u32>>>,
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE`, as init records report it.
+    pub(crate) initialization_type: &'static str,
+}
+
+impl Function {
+    /// The peak resident memory of the bootstrap and everything it started,
+    /// in MB (0 where `/proc` is absent).
+    fn peak_memory_mb(&self) -> u64 {
+        let pid = self.runtime_pid.lock().ok().and_then(|pid| *pid);
+        pid.map_or(0, super::tree::peak_rss_mb)
+    }
+}
+
 pub(crate) struct Actor {
     platform: PlatformMachine,
     platform_config: PlatformConfig,
@@ -92,7 +115,7 @@ pub(crate) struct Actor {
     timeout: Duration,
     ids: IdSource,
     function_arn: String,
-    memory_mb: u32,
+    function: Function,
     subscribers: Vec<(Vec<RecordCategory>, mpsc::UnboundedSender<Delivery>)>,
     events: EventLog,
     registered: Vec<String>,
@@ -110,8 +133,7 @@ fn epoch_ms(at: SystemTime) -> u64 {
 impl Actor {
     pub(crate) fn new(
         config: PlatformConfig,
-        timeout: Duration,
-        memory_mb: u32,
+        function: Function,
         events: EventLog,
         supervisor: mpsc::UnboundedSender<Supervise>,
     ) -> Self {
@@ -127,10 +149,10 @@ impl Actor {
             pending: HashMap::new(),
             waiters: HashMap::new(),
             deadlines: BTreeMap::new(),
-            timeout,
+            timeout: function.timeout,
             ids: IdSource::new(),
             function_arn,
-            memory_mb,
+            function,
             subscribers: Vec::new(),
             events,
             registered: Vec::new(),
@@ -315,16 +337,10 @@ impl Actor {
         match event {
             PlatformEvent::ExtensionRegistered { name, .. } => self.registered.push(name.clone()),
             PlatformEvent::InitComplete => {
-                let duration_ms = self.init_started.elapsed().as_secs_f64() * 1000.0;
-                let done = serde_json::json!({"initializationType": "on-demand", "phase": "init", "status": "success"});
-                self.publish(RecordCategory::Platform, telemetry::record("platform.initRuntimeDone", done));
-                let report = serde_json::json!({
-                    "initializationType": "on-demand",
-                    "phase": "init",
-                    "status": "success",
-                    "metrics": {"durationMs": duration_ms},
-                });
-                self.publish(RecordCategory::Platform, telemetry::record("platform.initReport", report));
+                let (kind, duration) = (self.function.initialization_type, self.init_started.elapsed());
+                for record in records::init_records(kind, duration, telemetry::epoch_now()) {
+                    self.publish(RecordCategory::Platform, record);
+                }
             }
             PlatformEvent::Subscribed { subscription, .. } => {
                 let sender = telemetry::spawn_delivery(subscription.clone());
@@ -334,8 +350,8 @@ impl Actor {
                 if let Some(waiter) = self.waiters.get_mut(request_id) {
                     waiter.started.get_or_insert_with(Instant::now);
                 }
-                let record = serde_json::json!({"requestId": request_id.as_str(), "version": "$LATEST"});
-                self.publish(RecordCategory::Platform, telemetry::record("platform.start", record));
+                let record = records::start_record(request_id.as_str(), "$LATEST", telemetry::epoch_now());
+                self.publish(RecordCategory::Platform, record);
             }
             PlatformEvent::InvocationCompleted { request_id, outcome } => {
                 let result = match outcome {
@@ -346,37 +362,24 @@ impl Actor {
                     Outcome::TimedOut => InvokeOutcome::TimedOut,
                     Outcome::Aborted => InvokeOutcome::Aborted("the environment shut down".into()),
                 };
-                self.report(request_id, &result);
+                self.report(request_id, records::status_of(outcome));
                 self.finish(request_id, result);
             }
             _ => {}
         }
     }
 
-    fn report(&mut self, request_id: &RequestId, result: &InvokeOutcome) {
+    fn report(&mut self, request_id: &RequestId, status: &'static str) {
         let started = self.waiters.get(request_id).and_then(|w| w.started);
-        let duration_ms = started.map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0);
-        let status = match result {
-            InvokeOutcome::Response(_) => "success",
-            InvokeOutcome::Error(..) => "error",
-            InvokeOutcome::TimedOut => "timeout",
-            InvokeOutcome::Aborted(_) => "failure",
+        let metrics = records::InvocationMetrics {
+            status,
+            duration: started.map_or(Duration::ZERO, |s| s.elapsed()),
+            memory_size_mb: self.function.memory_mb,
+            max_memory_used_mb: self.function.peak_memory_mb(),
         };
-        let id = request_id.as_str();
-        let done =
-            serde_json::json!({"requestId": id, "status": status, "metrics": {"durationMs": duration_ms}});
-        self.publish(RecordCategory::Platform, telemetry::record("platform.runtimeDone", done));
-        let report = serde_json::json!({
-            "requestId": id,
-            "status": status,
-            "metrics": {
-                "durationMs": duration_ms,
-                "billedDurationMs": duration_ms.ceil(),
-                "memorySizeMB": self.memory_mb,
-                "maxMemoryUsedMB": 0,
-            },
-        });
-        self.publish(RecordCategory::Platform, telemetry::record("platform.report", report));
+        for record in records::completion_records(request_id.as_str(), &metrics, telemetry::epoch_now()) {
+            self.publish(RecordCategory::Platform, record);
+        }
     }
 
     fn finish(&mut self, request_id: &RequestId, result: InvokeOutcome) {

@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use lambda_sansio::extension::ShutdownReason;
+use lambda_sansio::platform::telemetry::ShutdownBudgets;
 use lambda_sansio::platform::{PlatformConfig, PlatformEvent};
 use lambda_sansio::runtime::Mode;
 use tokio::net::TcpListener;
@@ -182,8 +183,14 @@ impl Emulator {
         let events = EventLog::new();
         let (commands, receiver) = mpsc::unbounded_channel();
         let (supervisor, requests) = mpsc::unbounded_channel();
-        let actor =
-            Actor::new(platform, config.timeout, config.memory_mb, events.clone(), supervisor.clone());
+        let runtime_pid = Arc::new(std::sync::Mutex::new(None));
+        let function = actor::Function {
+            timeout: config.timeout,
+            memory_mb: config.memory_mb,
+            runtime_pid: Arc::clone(&runtime_pid),
+            initialization_type: initialization_type(config.mode),
+        };
+        let actor = Actor::new(platform, function, events.clone(), supervisor.clone());
         tokio::spawn(actor.run(receiver));
         let server = Arc::new(server::Server::new(
             commands.clone(),
@@ -203,7 +210,7 @@ impl Emulator {
             runtime: None,
             extensions: Vec::new(),
             first_next: Arc::new(std::sync::OnceLock::new()),
-            runtime_pid: Arc::new(std::sync::Mutex::new(None)),
+            runtime_pid,
         };
         processes.launch().await?;
         let (first_next, runtime_pid) =
@@ -370,12 +377,11 @@ impl Supervisor {
         let (reply, registered) = oneshot::channel();
         let _ = self.commands.send(Command::Shutdown { reason: ShutdownReason::Spindown, reply });
         let registered = registered.await.unwrap_or_default();
-        let internal = registered.iter().any(|name| !self.extensions.iter().any(|e| &e.name == name));
-        let runtime_budget = match (registered.len(), internal) {
-            (0, _) => Duration::ZERO,
-            (_, true) => Duration::from_millis(500),
-            (_, false) => Duration::from_millis(300),
-        };
+        let internal =
+            registered.iter().filter(|name| !self.extensions.iter().any(|e| &e.name == *name)).count();
+        let budgets = ShutdownBudgets::for_extensions(registered.len(), internal);
+        // No SIGTERM budget: SIGKILL at once.
+        let runtime_budget = budgets.runtime_after_sigterm.unwrap_or(Duration::ZERO);
         let mut report = ShutdownReport::default();
         let runtime = async {
             match self.runtime.as_mut() {
@@ -386,8 +392,7 @@ impl Supervisor {
         let extensions = async {
             let mut outcomes = Vec::new();
             for extension in &mut self.extensions {
-                outcomes
-                    .push((extension.name.clone(), extension.stop_after(Duration::from_millis(2_000)).await));
+                outcomes.push((extension.name.clone(), extension.stop_after(budgets.extensions).await));
             }
             outcomes
         };

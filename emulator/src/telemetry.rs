@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lambda_sansio::platform::telemetry::{rfc3339, Batcher};
 use lambda_sansio::telemetry::{encode_batch, RecordType, Subscription, TelemetryRecord};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -20,33 +21,15 @@ pub(crate) enum Delivery {
 /// Attempts per batch before it is dropped (the listener is gone or broken).
 const ATTEMPTS: u32 = 3;
 
-/// A record stamped with the current time.
-pub(crate) fn record(kind: &str, payload: serde_json::Value) -> Record {
-    TelemetryRecord { time: rfc3339_now(), record_type: RecordType::parse(kind), record: payload }
+/// Now, as epoch milliseconds: the stamp of a record.
+pub(crate) fn epoch_now() -> u64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for the current time (UTC).
-fn rfc3339_now() -> String {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60,
-        since.subsec_millis()
-    )
+/// A record stamped with the current time.
+pub(crate) fn record(kind: &str, payload: serde_json::Value) -> Record {
+    TelemetryRecord { time: rfc3339(epoch_now()), record_type: RecordType::parse(kind), record: payload }
 }
 
 /// Starts delivering to `subscription`'s destination; records sent to the
@@ -59,20 +42,14 @@ pub(crate) fn spawn_delivery(subscription: Subscription) -> mpsc::UnboundedSende
 }
 
 async fn deliver(subscription: Subscription, mut records: mpsc::UnboundedReceiver<Delivery>) {
-    let buffering = subscription.buffering();
-    let wait = Duration::from_millis(u64::from(buffering.timeout_ms));
     let destination = listener_uri(subscription.destination());
-    let mut batch: Vec<Record> = Vec::new();
-    let mut bytes = 0usize;
-    let mut flush_at: Option<Instant> = None;
+    let mut batcher = Batcher::new(subscription.buffering());
     loop {
         let mut flushed = None;
         let closed = tokio::select! {
             next = records.recv() => match next {
                 Some(Delivery::Record(record)) => {
-                    bytes += record.record.to_string().len() + 64;
-                    batch.push(record);
-                    flush_at.get_or_insert_with(|| Instant::now() + wait);
+                    batcher.push(record, Instant::now().into_std());
                     false
                 }
                 Some(Delivery::Flush(ack)) => {
@@ -81,15 +58,15 @@ async fn deliver(subscription: Subscription, mut records: mpsc::UnboundedReceive
                 }
                 None => true,
             },
-            () = sleep_until(flush_at) => false,
+            () = sleep_until(batcher.poll_timeout().map(Instant::from_std)) => false,
         };
-        let full = batch.len() >= buffering.max_items as usize || bytes >= buffering.max_bytes as usize;
-        let due = flush_at.is_some_and(|at| at <= Instant::now());
-        if !batch.is_empty() && (full || due || closed || flushed.is_some()) {
+        let batch = if closed || flushed.is_some() {
+            batcher.flush()
+        } else {
+            batcher.poll_batch(Instant::now().into_std())
+        };
+        if let Some(batch) = batch {
             post_batch(&destination, &batch).await;
-            batch.clear();
-            bytes = 0;
-            flush_at = None;
         }
         if let Some(ack) = flushed {
             let _ = ack.send(());
@@ -121,16 +98,5 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn timestamps_are_rfc3339_utc_with_milliseconds() {
-        let now = super::rfc3339_now();
-        assert_eq!(now.len(), 24, "{now}");
-        assert!(now.ends_with('Z') && now.as_bytes()[10] == b'T', "{now}");
-        assert!(now.starts_with("20"), "{now}");
     }
 }

@@ -35,6 +35,21 @@ fn parent_of(pid: i32) -> Option<Pid> {
     Some(Pid::from_raw(parent))
 }
 
+/// The peak resident memory (`VmHWM`) of `root` and its descendants, added
+/// up, in MB rounded up; 0 where `/proc` is absent.
+pub(crate) fn peak_rss_mb(root: u32) -> u64 {
+    let Ok(pid) = i32::try_from(root) else { return 0 };
+    let root = Pid::from_raw(pid);
+    let kib: u64 = std::iter::once(root).chain(descendants(root)).filter_map(peak_rss_kib).sum();
+    kib.div_ceil(1024)
+}
+
+fn peak_rss_kib(pid: Pid) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Sends `signal` to the process group `leader` leads and to every
 /// descendant of it (found before signalling, so none escapes by being
 /// reparented).
@@ -50,6 +65,12 @@ pub(crate) fn signal_all(leader: Pid, signal: Signal) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peak_memory_is_read_from_proc() {
+        assert!(peak_rss_mb(std::process::id()) > 0, "this test process uses memory");
+        assert_eq!(peak_rss_mb(u32::MAX), 0, "no such process");
+    }
 
     #[test]
     fn a_childs_children_are_found() {

@@ -7,6 +7,7 @@ mod machine;
 mod reply;
 mod route;
 mod runtime_api;
+pub mod telemetry;
 
 pub use event::{InitFailure, Outcome, PlatformEvent};
 pub use machine::{ConnId, NewInvocation, PlatformConfig, PlatformError, PlatformMachine};

@@ -298,6 +298,11 @@ pub async fn an_extension_gets_invokes_telemetry_and_shutdown<D: Driver>() {
         (count(RecordType::Start), count(RecordType::RuntimeDone), count(RecordType::Report)),
         (2, 2, 2)
     );
+    for report in records.iter().filter(|r| r.record_type == RecordType::Report) {
+        let metrics = &report.record["metrics"];
+        assert!(metrics["billedDurationMs"].is_u64(), "billed in whole milliseconds: {metrics}");
+        assert!(metrics["maxMemoryUsedMB"].is_u64(), "{metrics}");
+    }
 }
 
 /// Streamed answers arrive whole; a mid-stream failure is reported in trailers.
