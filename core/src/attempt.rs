@@ -1,7 +1,8 @@
 //! Progress of one request through send, answer and back-off, shared by the
 //! machines so that their retry behaviour cannot drift apart.
 
-use crate::exchange::{Timer, TimerReason, Token};
+use std::time::Instant;
+
 use crate::retry::RetryPolicy;
 
 /// One request's progress on a slot.
@@ -18,8 +19,8 @@ enum Stage {
     Queued,
     /// Handed to the driver, answer pending.
     InFlight,
-    /// Backing off; `timer_polled` once `poll_timeout` returned its timer.
-    Waiting { timer_polled: bool },
+    /// Backing off until the instant given.
+    Waiting { until: Instant },
 }
 
 /// What a transport failure leads to.
@@ -47,36 +48,31 @@ impl Attempt {
         self.stage = Stage::InFlight;
     }
 
-    /// The request failed in transit.
-    pub(crate) fn failed(&mut self, retry: &RetryPolicy) -> AfterFailure {
+    /// The request failed in transit at `now`.
+    pub(crate) fn failed(&mut self, retry: &RetryPolicy, now: Instant) -> AfterFailure {
         self.failures = self.failures.saturating_add(1);
-        if retry.backoff(self.failures).is_some() {
-            self.stage = Stage::Waiting { timer_polled: false };
-            AfterFailure::Retry
-        } else {
-            AfterFailure::GiveUp { attempts: self.failures }
+        match retry.backoff(self.failures) {
+            Some(wait) => {
+                self.stage = Stage::Waiting { until: now + wait };
+                AfterFailure::Retry
+            }
+            None => AfterFailure::GiveUp { attempts: self.failures },
         }
     }
 
-    /// The back-off timer for `token`, once, if this attempt is waiting.
-    pub(crate) fn poll_timer(&mut self, token: Token, retry: &RetryPolicy) -> Option<Timer> {
-        if self.stage != (Stage::Waiting { timer_polled: false }) {
-            return None;
+    /// When this attempt's back-off ends, if it is waiting.
+    pub(crate) fn waiting_until(self) -> Option<Instant> {
+        match self.stage {
+            Stage::Waiting { until } => Some(until),
+            _ => None,
         }
-        self.stage = Stage::Waiting { timer_polled: true };
-        Some(Timer {
-            token,
-            after: retry.backoff(self.failures)?,
-            reason: TimerReason::RetryBackoff { attempt: self.failures },
-        })
     }
 
-    /// The back-off elapsed; returns whether this attempt was waiting.
-    pub(crate) fn timer_elapsed(&mut self) -> bool {
-        let waiting = matches!(self.stage, Stage::Waiting { .. });
-        if waiting {
+    /// Time is `now`: a back-off that has ended queues the request again.
+    /// Before then (an early or spurious wake-up) nothing changes.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if matches!(self.stage, Stage::Waiting { until } if until <= now) {
             self.stage = Stage::Queued;
         }
-        waiting
     }
 }

@@ -67,6 +67,21 @@ impl<E: std::error::Error> From<E> for HandlerError {
     }
 }
 
+/// The error type reported for an invocation whose handler panicked.
+pub const PANIC_ERROR_TYPE: &str = "Function.Panic";
+
+/// The report for a handler that panicked with `payload` (what
+/// `catch_unwind` or a task's join error hands back): its message when it is
+/// text.
+pub fn panic_report(payload: &(dyn std::any::Any + Send)) -> ErrorReport {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the handler panicked".to_owned());
+    ErrorReport::new(PANIC_ERROR_TYPE, message)
+}
+
 impl HandlerError {
     /// An error with an explicit type and message.
     pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {

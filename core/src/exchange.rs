@@ -2,10 +2,8 @@
 //!
 //! A driver loops: drain [`Outbound`] requests and send each on the
 //! connection its [`Token`] names; feed every answer back with the token;
-//! drain [`Timer`]s and call back when each has elapsed. The driver decides
-//! nothing about the protocol.
-
-use std::time::Duration;
+//! when the machine's `poll_timeout` instant has come, call
+//! `handle_timeout(now)`. The driver decides nothing about the protocol.
 
 use bytes::Bytes;
 
@@ -89,27 +87,6 @@ pub struct Outbound {
     /// The request, with every header it needs (`Host` and `User-Agent`
     /// included); the driver adds only framing (`Content-Length` or chunked).
     pub request: http::Request<Bytes>,
-}
-
-/// A wait the driver must honour before calling `handle_timeout(token)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Timer {
-    /// The slot that waits.
-    pub token: Token,
-    /// How long to wait, from when the timer was polled.
-    pub after: Duration,
-    /// Why.
-    pub reason: TimerReason,
-}
-
-/// Why a [`Timer`] was set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TimerReason {
-    /// Back-off before retry number `attempt` of a failed request.
-    RetryBackoff {
-        /// 1 for the first retry.
-        attempt: u8,
-    },
 }
 
 /// What kind of failure a driver saw. For every call but `next` the

@@ -27,9 +27,12 @@
 //!    [`Call::is_long_poll`]). Hand the answer back with
 //!    `handle_response(token, response)`, or a failure with
 //!    `handle_transport_error(token, error)`.
-//! 2. Drain `poll_timeout`: wait each [`Timer`] out, then call
-//!    `handle_timeout(token)`. Retries only happen this way, so a dead
-//!    platform cannot make a driver spin.
+//! 2. `poll_timeout()` says when the machine next needs the time (a retry's
+//!    back-off ending); at or after it, call `handle_timeout(now)`. An early
+//!    or spurious call changes nothing, so a driver cannot stall or fail by
+//!    waking at the wrong moment. Time is always passed in (`now`, a
+//!    monotonic `Instant`): retries happen only this way, so a dead platform
+//!    cannot make a driver spin.
 //! 3. Drain `poll_event` and act on each event: run the handler for an
 //!    invocation and answer it, close an extension event with
 //!    `done(outcome)`, or exit. Everything else in a lifecycle (subscribing,
@@ -112,7 +115,7 @@ pub mod telemetry;
 pub mod wire;
 
 pub use address::{AddressError, ApiAddress};
-pub use exchange::{BodyMode, Call, Outbound, Timer, TimerReason, Token, TransportError, TransportErrorKind};
+pub use exchange::{BodyMode, Call, Outbound, Token, TransportError, TransportErrorKind};
 pub use ids::{DeadlineMs, ExtensionId, ExtensionName, IdError, InvocationId, RequestId};
 pub use report::{ErrorReport, ServerError};
 pub use retry::RetryPolicy;

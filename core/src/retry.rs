@@ -4,8 +4,8 @@ use std::time::Duration;
 
 /// How a machine reacts to a failed exchange.
 ///
-/// After a transport error the machine asks its driver to wait (a
-/// [`Timer`](crate::Timer)) and then resends the same request; after
+/// After a transport error the machine waits (its `poll_timeout` says until
+/// when) and then resends the same request; after
 /// `max_retries` failed retries in a row it stops with a fatal error. A success
 /// resets the count. No request is ever resent without a wait, so a dead
 /// platform cannot make a driver spin.

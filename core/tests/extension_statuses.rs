@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lambda_sansio::extension::{
     EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine,
@@ -346,13 +346,18 @@ fn error_report_refused_is_fatal() {
 fn transport_errors_back_off_then_give_up() {
     let mut m = ready(&[EventType::Invoke]);
     let reset = TransportError::new(TransportErrorKind::Reset, "reset");
-    m.handle_transport_error(Token(0), reset.clone()).unwrap();
+    let t0 = Instant::now();
+    m.handle_transport_error(Token(0), reset.clone(), t0).unwrap();
     assert!(m.poll_request().is_none());
-    let timer = m.poll_timeout().unwrap();
-    assert_eq!(timer.after, Duration::from_millis(5));
-    m.handle_timeout(timer.token).unwrap();
+    let due = m.poll_timeout().unwrap();
+    assert_eq!(due, t0 + Duration::from_millis(5));
+    m.handle_timeout(due - Duration::from_millis(1));
+    assert!(m.poll_request().is_none(), "an early wake-up changes nothing");
+    assert_eq!(m.poll_timeout(), Some(due), "and the deadline stands");
+    m.handle_timeout(due);
+    assert_eq!(m.poll_timeout(), None);
     assert!(matches!(send(&mut m), ParsedCall::EventNext { .. }));
-    let error = m.handle_transport_error(Token(0), reset.clone()).unwrap_err();
+    let error = m.handle_transport_error(Token(0), reset.clone(), due).unwrap_err();
     assert_eq!(error, ExtensionError::Transport { call: Call::ExtensionNext, attempts: 2, last: reset });
     assert_fatal_and_sticky(&mut m, &error);
 }
@@ -370,7 +375,8 @@ fn misuse_is_a_typed_error_that_changes_nothing() {
         m.handle_response(Token(3), answer(200, &[], "")),
         Err(ExtensionError::UnexpectedResponse(Token(3)))
     );
-    assert_eq!(m.handle_timeout(Token(0)), Err(ExtensionError::NoTimer(Token(0))));
+    m.handle_timeout(Instant::now());
+    assert!(m.poll_request().is_none(), "a spurious wake-up sends nothing twice");
     assert_eq!(m.exit(), Err(ExtensionError::NotAllowed { action: "exit", state: "registering" }));
     m.handle_response(Token(0), answer(200, &[("lambda-extension-identifier", ID)], "")).unwrap();
     assert_eq!(m.event_done(), Err(ExtensionError::NotAllowed { action: "event_done", state: "registered" }));

@@ -9,7 +9,7 @@ mod support;
 
 use std::collections::HashSet;
 use std::num::NonZeroU16;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lambda_sansio::extension::{EventType, ExtensionConfig, ExtensionEvent, ExtensionMachine};
@@ -195,8 +195,10 @@ fn runtime_session(max: u16, replies: &[Reply], moves: &[HostMove]) {
                 RuntimeEvent::Exit(_) => exited = true,
             }
         }
-        if let Some(timer) = machine.poll_timeout() {
-            machine.handle_timeout(timer.token).unwrap();
+        if let Some(due) = machine.poll_timeout() {
+            // Wake up early first (a no-op), then on time.
+            machine.handle_timeout(due - Duration::from_micros(1));
+            machine.handle_timeout(due);
         }
         let Some(out) = machine.poll_request() else {
             if exited {
@@ -226,9 +228,11 @@ fn runtime_session(max: u16, replies: &[Reply], moves: &[HostMove]) {
                 out.token,
                 TransportError::new(TransportErrorKind::MalformedResponse, "x")
                     .with_head(head.clone().into()),
+                Instant::now(),
             ),
             (None, _) => {
-                machine.handle_transport_error(out.token, TransportError::new(TransportErrorKind::Reset, "x"))
+                let reset = TransportError::new(TransportErrorKind::Reset, "x");
+                machine.handle_transport_error(out.token, reset, Instant::now())
             }
         };
         if let Err(error) = result {
@@ -293,8 +297,10 @@ fn extension_session(replies: &[Reply], moves: &[HostMove]) {
                 ExtensionEvent::Exit(_) => exited = true,
             }
         }
-        if let Some(timer) = machine.poll_timeout() {
-            machine.handle_timeout(timer.token).unwrap();
+        if let Some(due) = machine.poll_timeout() {
+            // Wake up early first (a no-op), then on time.
+            machine.handle_timeout(due - Duration::from_micros(1));
+            machine.handle_timeout(due);
         }
         let Some(out) = machine.poll_request() else {
             if exited {
@@ -321,9 +327,11 @@ fn extension_session(replies: &[Reply], moves: &[HostMove]) {
                 out.token,
                 TransportError::new(TransportErrorKind::MalformedResponse, "x")
                     .with_head(head.clone().into()),
+                Instant::now(),
             ),
             (None, _) => {
-                machine.handle_transport_error(out.token, TransportError::new(TransportErrorKind::Reset, "x"))
+                let reset = TransportError::new(TransportErrorKind::Reset, "x");
+                machine.handle_transport_error(out.token, reset, Instant::now())
             }
         };
         if let Err(error) = result {

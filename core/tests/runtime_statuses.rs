@@ -5,15 +5,15 @@
 mod support;
 
 use std::num::NonZeroU16;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lambda_sansio::runtime::{
     ExitReason, Mode, Rejection, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
 };
 use lambda_sansio::{
-    ApiAddress, BodyMode, Call, ErrorReport, Outbound, RequestId, RetryPolicy, TimerReason, Token,
-    TransportError, TransportErrorKind,
+    ApiAddress, BodyMode, Call, ErrorReport, Outbound, RequestId, RetryPolicy, Token, TransportError,
+    TransportErrorKind,
 };
 use support::{answer, error_answer, invocation, parse_call, ParsedCall, ADDRESS};
 
@@ -27,6 +27,10 @@ fn config(mode: Mode) -> RuntimeConfig {
             max_backoff: Duration::from_millis(15),
         },
     }
+}
+
+fn now() -> Instant {
+    Instant::now()
 }
 
 fn classic() -> RuntimeMachine {
@@ -61,10 +65,11 @@ fn assert_exit_is_sticky(machine: &mut RuntimeMachine, error: &RuntimeError) {
     assert_eq!(machine.respond(&id("r1"), Bytes::new()), Err(error.clone()));
     assert_eq!(machine.handle_response(Token(0), answer(202, &[], "")), Err(error.clone()));
     assert_eq!(
-        machine.handle_transport_error(Token(0), TransportError::new(TransportErrorKind::Reset, "x")),
+        machine.handle_transport_error(Token(0), TransportError::new(TransportErrorKind::Reset, "x"), now()),
         Err(error.clone())
     );
-    assert_eq!(machine.handle_timeout(Token(0)), Err(error.clone()));
+    machine.handle_timeout(now());
+    assert!(machine.poll_request().is_none(), "time changes nothing after the exit");
     assert_eq!(machine.exit_reason(), Some(&ExitReason::Fatal(error.clone())));
 }
 
@@ -331,22 +336,23 @@ fn transport_errors_back_off_then_retry_then_give_up() {
     let mut machine = classic();
     let reset = || TransportError::new(TransportErrorKind::Reset, "connection reset");
     let (out, _) = poll(&mut machine);
-    machine.handle_transport_error(out.token, reset()).unwrap();
+    let t0 = now();
+    machine.handle_transport_error(out.token, reset(), t0).unwrap();
     assert!(machine.poll_request().is_none(), "no resend before the back-off");
-    let timer = machine.poll_timeout().unwrap();
-    assert_eq!(timer.after, Duration::from_millis(10));
-    assert_eq!(timer.reason, TimerReason::RetryBackoff { attempt: 1 });
-    assert!(machine.poll_timeout().is_none(), "each timer is returned once");
-    assert!(machine.poll_request().is_none());
-    machine.handle_timeout(timer.token).unwrap();
+    let due = machine.poll_timeout().unwrap();
+    assert_eq!(due, t0 + Duration::from_millis(10));
+    assert_eq!(machine.poll_timeout(), Some(due), "asking again changes nothing");
+    machine.handle_timeout(due - Duration::from_micros(1));
+    assert!(machine.poll_request().is_none(), "an early wake-up is a no-op");
+    machine.handle_timeout(due);
     let (out, parsed) = poll(&mut machine);
     assert_eq!(parsed, ParsedCall::RuntimeNext);
-    machine.handle_transport_error(out.token, reset()).unwrap();
-    let timer = machine.poll_timeout().unwrap();
-    assert_eq!(timer.after, Duration::from_millis(15), "doubled, then capped");
-    machine.handle_timeout(timer.token).unwrap();
+    machine.handle_transport_error(out.token, reset(), due).unwrap();
+    let again = machine.poll_timeout().unwrap();
+    assert_eq!(again, due + Duration::from_millis(15), "doubled, then capped");
+    machine.handle_timeout(again + Duration::from_secs(60));
     let (out, _) = poll(&mut machine);
-    let error = machine.handle_transport_error(out.token, reset()).unwrap_err();
+    let error = machine.handle_transport_error(out.token, reset(), again).unwrap_err();
     assert_eq!(error, RuntimeError::Transport { call: Call::RuntimeNext, attempts: 3, last: reset() });
     assert_exit_is_sticky(&mut machine, &error);
 }
@@ -357,11 +363,12 @@ fn a_retried_answer_is_the_same_answer_and_success_resets_the_count() {
     invoke(&mut machine, "r1");
     machine.respond(&id("r1"), Bytes::from_static(b"payload")).unwrap();
     let (first, parsed_first) = poll(&mut machine);
+    let t0 = now();
     machine
-        .handle_transport_error(first.token, TransportError::new(TransportErrorKind::Connect, "refused"))
+        .handle_transport_error(first.token, TransportError::new(TransportErrorKind::Connect, "refused"), t0)
         .unwrap();
-    let timer = machine.poll_timeout().unwrap();
-    machine.handle_timeout(timer.token).unwrap();
+    let due = machine.poll_timeout().unwrap();
+    machine.handle_timeout(due);
     let (second, parsed_second) = poll(&mut machine);
     assert_eq!(parsed_first, parsed_second);
     machine.handle_response(second.token, answer(202, &[], "")).unwrap();
@@ -369,11 +376,11 @@ fn a_retried_answer_is_the_same_answer_and_success_resets_the_count() {
     for round in 0..5 {
         let (out, _) = poll(&mut machine);
         machine
-            .handle_transport_error(out.token, TransportError::new(TransportErrorKind::Reset, "x"))
+            .handle_transport_error(out.token, TransportError::new(TransportErrorKind::Reset, "x"), t0)
             .unwrap();
-        let timer = machine.poll_timeout().unwrap();
-        assert_eq!(timer.reason, TimerReason::RetryBackoff { attempt: 1 }, "round {round}");
-        machine.handle_timeout(timer.token).unwrap();
+        let due = machine.poll_timeout().unwrap();
+        assert_eq!(due, t0 + Duration::from_millis(10), "the first back-off again: round {round}");
+        machine.handle_timeout(due);
         let (out, _) = poll(&mut machine);
         machine.handle_response(out.token, invocation(&format!("r{round}x"), "")).unwrap();
         let Some(RuntimeEvent::Invoke(inv)) = machine.poll_event() else { panic!() };
@@ -407,7 +414,7 @@ fn streamed_answers_carry_the_streaming_head_and_are_not_resent() {
     assert_eq!(out.request.headers()["content-type"], content_type);
     assert_eq!(out.request.headers()["connection"], "close");
     let lost = TransportError::new(TransportErrorKind::Reset, "peer closed");
-    machine.handle_transport_error(out.token, lost.clone()).unwrap();
+    machine.handle_transport_error(out.token, lost.clone(), now()).unwrap();
     assert_eq!(machine.poll_event(), Some(RuntimeEvent::StreamLost { request_id: id("s1"), error: lost }));
     assert!(machine.poll_timeout().is_none());
     assert_eq!(poll(&mut machine).1, ParsedCall::RuntimeNext);
@@ -422,7 +429,8 @@ fn misuse_is_a_typed_error_that_changes_nothing() {
     );
     invoke(&mut machine, "r1");
     assert_eq!(machine.respond(&id("nope"), Bytes::new()), Err(RuntimeError::UnknownRequestId(id("nope"))));
-    assert_eq!(machine.handle_timeout(Token(0)), Err(RuntimeError::NoTimer(Token(0))));
+    machine.handle_timeout(now());
+    assert!(machine.poll_request().is_none(), "a spurious wake-up sends nothing");
     assert_eq!(
         machine.handle_response(Token(7), answer(202, &[], "")),
         Err(RuntimeError::UnexpectedResponse(Token(7)))
@@ -500,7 +508,7 @@ fn an_unreadable_next_answer_with_a_readable_id_is_reported_for_that_invocation(
         let (out, _) = poll(&mut machine);
         let head = "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\nLambda-Runtime-Invocation-Id: n1\r\n\r\n";
         let error = TransportError::new(kind, "answer head has more than 128 headers").with_head(head.into());
-        machine.handle_transport_error(out.token, error.clone()).unwrap();
+        machine.handle_transport_error(out.token, error.clone(), now()).unwrap();
         assert_eq!(
             machine.poll_event(),
             Some(RuntimeEvent::InvocationUnreadable { request_id: id("r1"), error })
@@ -526,7 +534,7 @@ fn an_unreadable_next_answer_without_a_readable_id_is_fatal_with_the_cause() {
         let (out, _) = poll(&mut machine);
         let mut error = TransportError::new(TransportErrorKind::MalformedResponse, "invalid header value");
         error.head = head.map(Into::into);
-        let fatal = machine.handle_transport_error(out.token, error.clone()).unwrap_err();
+        let fatal = machine.handle_transport_error(out.token, error.clone(), now()).unwrap_err();
         assert_eq!(fatal, RuntimeError::UnreadableInvocation(error));
         assert!(fatal.to_string().contains("invalid header value"), "{fatal}");
         assert_exit_is_sticky(&mut machine, &fatal);
@@ -539,7 +547,7 @@ fn a_broken_connection_during_next_is_retried_not_reported() {
     let (out, _) = poll(&mut machine);
     let head = "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\n\r\n";
     let reset = TransportError::new(TransportErrorKind::Reset, "body truncated").with_head(head.into());
-    machine.handle_transport_error(out.token, reset).unwrap();
+    machine.handle_transport_error(out.token, reset, now()).unwrap();
     assert_eq!(machine.poll_event(), None, "the platform redelivers what it could not write");
     assert!(machine.poll_timeout().is_some());
 }

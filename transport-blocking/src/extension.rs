@@ -4,6 +4,7 @@
 //! ([`ExtensionMachine::done`]).
 
 use std::thread;
+use std::time::Instant;
 
 use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::{
@@ -49,6 +50,10 @@ pub enum ExtensionRunError {
     /// The machine stopped on a fatal error.
     #[error(transparent)]
     Fatal(#[from] ExtensionError),
+    /// The driver misused the machine (a bug in this crate), reported
+    /// rather than ignored.
+    #[error("the driver misused the extension machine: {0}")]
+    Misuse(ExtensionError),
     /// An error was reported with init/error or exit/error.
     #[error("an error was reported to the platform")]
     Reported,
@@ -128,7 +133,7 @@ pub(crate) fn pump(
         if let Some(event) = machine.poll_event() {
             return Ok(event);
         }
-        if !step(machine, connection) {
+        if !step(machine, connection)? {
             return Err(RunError::Stalled.into());
         }
     }
@@ -136,21 +141,33 @@ pub(crate) fn pump(
 
 /// Sends the machine's next request and hands it the outcome, or waits out
 /// its back-off. Returns whether there was anything to do. A fatal outcome
-/// comes back as the machine's `Exit` event.
-pub(crate) fn step(machine: &mut ExtensionMachine, connection: &mut Connection) -> bool {
+/// comes back as the machine's `Exit` event; any other error is the driver
+/// misusing the machine, reported as such.
+pub(crate) fn step(
+    machine: &mut ExtensionMachine,
+    connection: &mut Connection,
+) -> Result<bool, ExtensionRunError> {
     if let Some(out) = machine.poll_request() {
-        let _fatal_is_also_an_event = match connection.send(&out.request) {
+        let result = match connection.send(&out.request) {
             Ok(response) => machine.handle_response(out.token, response),
-            Err(error) => machine.handle_transport_error(out.token, error),
+            Err(error) => machine.handle_transport_error(out.token, error, Instant::now()),
         };
-        return true;
+        return checked(result).map(|()| true);
     }
-    if let Some(timer) = machine.poll_timeout() {
-        thread::sleep(timer.after);
-        let _early_is_a_no_op = machine.handle_timeout(timer.token);
-        return true;
+    if let Some(due) = machine.poll_timeout() {
+        thread::sleep(due.saturating_duration_since(Instant::now()));
+        machine.handle_timeout(Instant::now());
+        return Ok(true);
     }
-    false
+    Ok(false)
+}
+
+/// See [`step`]: a fatal error is also the machine's `Exit` event.
+fn checked(result: Result<(), ExtensionError>) -> Result<(), ExtensionRunError> {
+    match result {
+        Err(error) if !error.is_fatal() => Err(ExtensionRunError::Misuse(error)),
+        _ => Ok(()),
+    }
 }
 
 fn exit(reason: ExitReason) -> Result<(), ExtensionRunError> {

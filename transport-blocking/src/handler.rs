@@ -4,7 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
-use lambda_sansio::context::{Context, HandlerError};
+use lambda_sansio::context::{panic_report, Context, HandlerError};
 use lambda_sansio::runtime::stream_error_trailers;
 use lambda_sansio::ErrorReport;
 
@@ -63,9 +63,8 @@ pub(crate) fn stream_frames(mut chunks: Chunks) -> impl Iterator<Item = Result<B
         if done {
             return None;
         }
-        let next = catch_unwind(AssertUnwindSafe(|| chunks.next())).unwrap_or_else(|panic| {
-            Some(Err(HandlerError(ErrorReport::new("Function.Panic", panic_message(panic.as_ref())))))
-        });
+        let next = catch_unwind(AssertUnwindSafe(|| chunks.next()))
+            .unwrap_or_else(|panic| Some(Err(HandlerError(panic_report(panic.as_ref())))));
         match next {
             Some(Ok(chunk)) => Some(Ok(chunk)),
             Some(Err(HandlerError(report))) => {
@@ -77,14 +76,6 @@ pub(crate) fn stream_frames(mut chunks: Chunks) -> impl Iterator<Item = Result<B
     })
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "the handler panicked".to_owned())
-}
-
 /// Runs `handler`, turning a panic into an error report so that one bad
 /// invocation does not take the runtime down.
 pub(crate) fn call<F>(handler: &F, payload: Bytes, context: &Context) -> Result<Response, ErrorReport>
@@ -94,7 +85,7 @@ where
     match catch_unwind(AssertUnwindSafe(|| handler(payload, context))) {
         Ok(Ok(response)) => Ok(response),
         Ok(Err(HandlerError(report))) => Err(report),
-        Err(panic) => Err(ErrorReport::new("Function.Panic", panic_message(panic.as_ref()))),
+        Err(panic) => Err(panic_report(panic.as_ref())),
     }
 }
 

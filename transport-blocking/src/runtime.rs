@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use std::collections::HashMap;
 
@@ -38,6 +38,10 @@ pub enum RunError {
     /// exited: a driver bug, reported rather than spun on.
     #[error("the runtime stalled without exiting")]
     Stalled,
+    /// The driver misused the machine (a bug in this crate), reported
+    /// rather than ignored.
+    #[error("the driver misused the runtime machine: {0}")]
+    Misuse(RuntimeError),
     /// A driver thread could not be started.
     #[error("could not start a thread: {0}")]
     Thread(#[from] std::io::Error),
@@ -118,8 +122,8 @@ fn answer(
     streams: &mut HashMap<RequestId, Chunks>,
     id: RequestId,
     result: Result<Response, ErrorReport>,
-) {
-    let _ = match result {
+) -> Result<(), RunError> {
+    checked(match result {
         Ok(Response::Buffered(body)) => machine.respond(&id, body),
         Ok(Response::Typed { content_type, body }) => {
             machine.respond_with_content_type(&id, body, Some(content_type))
@@ -129,7 +133,17 @@ fn answer(
             machine.respond_streaming(&id, content_type)
         }
         Err(report) => machine.respond_error(&id, report),
-    };
+    })
+}
+
+/// A machine call's outcome, as the driver acts on it: a fatal error also
+/// comes back as the machine's `Exit` event, which ends the loop; any other
+/// error is the driver misusing the machine, a bug reported as such.
+fn checked(result: Result<(), RuntimeError>) -> Result<(), RunError> {
+    match result {
+        Err(error) if !error.is_fatal() => Err(RunError::Misuse(error)),
+        _ => Ok(()),
+    }
 }
 
 fn exit_result(reason: ExitReason) -> Result<(), RunError> {
@@ -175,6 +189,11 @@ fn take_stream(streams: &mut HashMap<RequestId, Chunks>, out: &Outbound) -> Opti
 }
 
 /// Classic mode: one thread, one connection, the handler called inline.
+///
+/// The loop drains the machine in a fixed order, one item per turn: a
+/// request to send, else an event to act on, else the time it waits for;
+/// with none of the three and no exit, the machine has stalled (a bug,
+/// reported rather than spun on).
 fn drive_inline<F>(mut machine: RuntimeMachine, handler: &F) -> Result<(), RunError>
 where
     F: Fn(Bytes, &Context) -> Result<Response, HandlerError>,
@@ -183,9 +202,7 @@ where
     let mut connection = None;
     let mut streams = HashMap::new();
     loop {
-        let mut progressed = false;
-        while let Some(out) = machine.poll_request() {
-            progressed = true;
+        if let Some(out) = machine.poll_request() {
             let connection = connection.get_or_insert_with(|| {
                 Connection::new(
                     out.request.uri().authority().map_or("", |a| a.as_str()).to_owned(),
@@ -193,19 +210,11 @@ where
                 )
             });
             let stream = take_stream(&mut streams, &out);
-            // The outcome, fatal or not, comes back through poll_event.
-            let _ = match exchange(connection, &out, stream) {
+            checked(match exchange(connection, &out, stream) {
                 Ok(response) => machine.handle_response(out.token, response),
-                Err(error) => machine.handle_transport_error(out.token, error),
-            };
-        }
-        while let Some(timer) = machine.poll_timeout() {
-            progressed = true;
-            thread::sleep(timer.after);
-            let _ = machine.handle_timeout(timer.token);
-        }
-        while let Some(event) = machine.poll_event() {
-            progressed = true;
+                Err(error) => machine.handle_transport_error(out.token, error, Instant::now()),
+            })?;
+        } else if let Some(event) = machine.poll_event() {
             match event {
                 RuntimeEvent::Invoke(invocation) => {
                     if exports_trace {
@@ -213,13 +222,15 @@ where
                     }
                     let context = Context::of(&invocation);
                     let result = call(handler, invocation.payload, &context);
-                    answer(&mut machine, &mut streams, invocation.request_id, result);
+                    answer(&mut machine, &mut streams, invocation.request_id, result)?;
                 }
                 RuntimeEvent::Exit(reason) => return exit_result(reason),
                 other => log_event(&other),
             }
-        }
-        if !progressed {
+        } else if let Some(due) = machine.poll_timeout() {
+            thread::sleep(due.saturating_duration_since(Instant::now()));
+            machine.handle_timeout(Instant::now());
+        } else {
             return Err(RunError::Stalled);
         }
     }
@@ -278,41 +289,34 @@ where
             }
         })?;
     }
-    let mut timers: Vec<(Instant, Token)> = Vec::new();
+    // The same drain order as classic mode; what the machine waits for
+    // comes from the I/O and handler threads, or from the clock.
     loop {
-        while let Some(out) = machine.poll_request() {
+        if let Some(out) = machine.poll_request() {
             let stream = take_stream(&mut streams, &out);
-            let Some(worker) = workers.get(usize::from(out.token.0)) else { continue };
-            let _ = worker.send((out, stream));
+            let worker = workers.get(usize::from(out.token.0)).ok_or(RunError::Stalled)?;
+            worker.send((out, stream)).map_err(|_| RunError::Stalled)?;
+            continue;
         }
-        while let Some(timer) = machine.poll_timeout() {
-            timers.push((Instant::now() + timer.after, timer.token));
-        }
-        while let Some(event) = machine.poll_event() {
+        if let Some(event) = machine.poll_event() {
             match event {
                 RuntimeEvent::Invoke(invocation) => {
                     let context = Context::of(&invocation);
-                    let _ = jobs.send((invocation.request_id, invocation.payload, context));
+                    jobs.send((invocation.request_id, invocation.payload, context))
+                        .map_err(|_| RunError::Stalled)?;
                 }
                 RuntimeEvent::Exit(reason) => return exit_result(reason),
                 other => log_event(&other),
             }
-        }
-        let now = Instant::now();
-        let (due, waiting): (Vec<_>, Vec<_>) = timers.iter().partition(|(at, _)| *at <= now);
-        timers = waiting;
-        if !due.is_empty() {
-            for (_, token) in due {
-                let _ = machine.handle_timeout(token);
-            }
-            // A fired timer queued its request again: send it before waiting.
             continue;
         }
-        let wait = timers.iter().map(|(at, _)| at.saturating_duration_since(Instant::now())).min();
-        let input = match wait {
-            Some(wait) => match results.recv_timeout(wait.max(Duration::from_millis(1))) {
+        let input = match machine.poll_timeout() {
+            Some(due) => match results.recv_timeout(due.saturating_duration_since(Instant::now())) {
                 Ok(input) => input,
-                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    machine.handle_timeout(Instant::now());
+                    continue;
+                }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             },
             None => match results.recv() {
@@ -320,14 +324,13 @@ where
                 Err(_) => break,
             },
         };
-        let _ = match input {
-            Input::Io(token, Ok(response)) => machine.handle_response(token, response),
-            Input::Io(token, Err(error)) => machine.handle_transport_error(token, error),
-            Input::Done(id, result) => {
-                answer(&mut machine, &mut streams, id, result);
-                Ok(())
+        match input {
+            Input::Io(token, Ok(response)) => checked(machine.handle_response(token, response))?,
+            Input::Io(token, Err(error)) => {
+                checked(machine.handle_transport_error(token, error, Instant::now()))?;
             }
-        };
+            Input::Done(id, result) => answer(&mut machine, &mut streams, id, result)?,
+        }
     }
     machine.exit_reason().cloned().map_or(Ok(()), exit_result)
 }

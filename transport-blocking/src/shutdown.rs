@@ -30,7 +30,7 @@ where
     let mut machine = ExtensionMachine::new(ExtensionConfig::new(address, name, &[]));
     // Registration must be over before the runtime's first `next`.
     while machine.extension_id().is_none() && machine.exit_reason().is_none() {
-        if !step(&mut machine, &mut connection) {
+        if !step(&mut machine, &mut connection)? {
             return Err(RunError::Stalled.into());
         }
     }

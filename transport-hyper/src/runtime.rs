@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::HeaderValue;
-use lambda_sansio::context::{Context, HandlerError};
+use lambda_sansio::context::{panic_report, Context, HandlerError, PANIC_ERROR_TYPE};
 use lambda_sansio::runtime::{
     ConfigError, ExitReason, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
 };
@@ -71,6 +72,10 @@ pub enum RunError {
     /// The process could not listen for SIGTERM.
     #[error("could not listen for SIGTERM: {0}")]
     Signals(std::io::Error),
+    /// The driver misused the machine (a bug in this crate), reported
+    /// rather than ignored.
+    #[error("the driver misused the runtime machine: {0}")]
+    Misuse(RuntimeError),
 }
 
 /// The runtime's settings from the Lambda environment.
@@ -140,7 +145,6 @@ where
 
 enum Input {
     Io(Token, Client, Result<http::Response<Bytes>, TransportError>),
-    Timer(Token),
     Done(RequestId, Result<Response, ErrorReport>),
 }
 
@@ -151,6 +155,21 @@ fn exit_result(reason: ExitReason) -> Result<(), RunError> {
     }
 }
 
+/// A machine call's outcome, as the driver acts on it: a fatal error also
+/// comes back as the machine's `Exit` event, which ends the loop; any other
+/// error is the driver misusing the machine, a bug reported as such.
+fn checked(result: Result<(), RuntimeError>) -> Result<(), RunError> {
+    match result {
+        Err(error) if !error.is_fatal() => Err(RunError::Misuse(error)),
+        _ => Ok(()),
+    }
+}
+
+/// The driver loop. It drains the machine in a fixed order, one item per
+/// turn: a request to send (on its slot's connection, as a task), else an
+/// event to act on (an invocation runs as a task), else it waits for what
+/// the machine waits for: an exchange or handler finishing, or the instant
+/// of `poll_timeout`, whichever comes first.
 async fn drive<F, Fut>(mut machine: RuntimeMachine, handler: Arc<F>) -> Result<(), RunError>
 where
     F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
@@ -161,7 +180,7 @@ where
     let mut clients: Vec<Option<Client>> = (0..machine.mode().slots()).map(|_| None).collect();
     let (inputs, mut pending) = mpsc::unbounded_channel::<Input>();
     loop {
-        while let Some(out) = machine.poll_request() {
+        if let Some(out) = machine.poll_request() {
             let slot = usize::from(out.token.0);
             let authority = out.request.uri().authority().map_or("", |a| a.as_str()).to_owned();
             let mut client = clients
@@ -179,17 +198,12 @@ where
                     }
                     (BodyMode::Buffered, _) => client.send(out.request).await,
                 };
+                // The loop is gone only when the runtime has stopped.
                 let _ = inputs.send(Input::Io(out.token, client, result));
             });
+            continue;
         }
-        while let Some(timer) = machine.poll_timeout() {
-            let inputs = inputs.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(timer.after).await;
-                let _ = inputs.send(Input::Timer(timer.token));
-            });
-        }
-        while let Some(event) = machine.poll_event() {
+        if let Some(event) = machine.poll_event() {
             match event {
                 RuntimeEvent::Invoke(invocation) => {
                     if exports_trace {
@@ -203,7 +217,10 @@ where
                         let result = match run.await {
                             Ok(Ok(body)) => Ok(body),
                             Ok(Err(HandlerError(report))) => Err(report),
-                            Err(join) => Err(ErrorReport::new("Function.Panic", panic_message(join))),
+                            Err(join) => Err(match join.try_into_panic() {
+                                Ok(payload) => panic_report(payload.as_ref()),
+                                Err(_) => ErrorReport::new(PANIC_ERROR_TYPE, "the handler was cancelled"),
+                            }),
                         };
                         let _ = inputs.send(Input::Done(id, result));
                     });
@@ -216,44 +233,51 @@ where
                     eprintln!("lambda-sansio: streamed answer to {request_id} lost: {error}");
                 }
                 RuntimeEvent::InvocationUnreadable { request_id, error } => {
-                    eprintln!("lambda-sansio: invocation {request_id} could not be read ({error}); reported as an error");
+                    eprintln!(
+                        "lambda-sansio: invocation {request_id} could not be read ({error}); reported as an error"
+                    );
                 }
                 RuntimeEvent::Answered { .. } => {}
             }
+            continue;
         }
-        let Some(input) = pending.recv().await else { return Err(RunError::Stalled) };
-        let _ = match input {
+        let due = machine.poll_timeout();
+        let input = tokio::select! {
+            input = pending.recv() => input,
+            () = sleep_until(due) => {
+                machine.handle_timeout(Instant::now());
+                continue;
+            }
+        };
+        let Some(input) = input else { return Err(RunError::Stalled) };
+        match input {
             Input::Io(token, client, result) => {
                 if let Some(slot) = clients.get_mut(usize::from(token.0)) {
                     *slot = Some(client);
                 }
-                match result {
+                checked(match result {
                     Ok(response) => machine.handle_response(token, response),
-                    Err(error) => machine.handle_transport_error(token, error),
-                }
+                    Err(error) => machine.handle_transport_error(token, error, Instant::now()),
+                })?;
             }
-            Input::Timer(token) => machine.handle_timeout(token),
-            Input::Done(id, Ok(Response::Buffered(body))) => machine.respond(&id, body),
+            Input::Done(id, Ok(Response::Buffered(body))) => checked(machine.respond(&id, body))?,
             Input::Done(id, Ok(Response::Typed { content_type, body })) => {
-                machine.respond_with_content_type(&id, body, Some(content_type))
+                checked(machine.respond_with_content_type(&id, body, Some(content_type)))?;
             }
             Input::Done(id, Ok(Response::Streamed { content_type, chunks })) => {
                 streams.insert(id.clone(), chunks);
-                machine.respond_streaming(&id, content_type)
+                checked(machine.respond_streaming(&id, content_type))?;
             }
-            Input::Done(id, Err(report)) => machine.respond_error(&id, report),
-        };
+            Input::Done(id, Err(report)) => checked(machine.respond_error(&id, report))?,
+        }
     }
 }
 
-fn panic_message(join: tokio::task::JoinError) -> String {
-    match join.try_into_panic() {
-        Ok(panic) => panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "the handler panicked".to_owned()),
-        Err(_) => "the handler was cancelled".to_owned(),
+/// Waits until `due`, or forever when there is nothing to wait for.
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

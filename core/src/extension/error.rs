@@ -95,9 +95,6 @@ pub enum ExtensionError {
     /// Misuse: an answer or transport error with no request in flight.
     #[error("no request is in flight on {0:?}")]
     UnexpectedResponse(Token),
-    /// Misuse: `handle_timeout` with no timer running.
-    #[error("no timer is running on {0:?}")]
-    NoTimer(Token),
     /// The machine exited normally; nothing more to do.
     #[error("the extension has exited")]
     Exited,

@@ -11,7 +11,9 @@ use super::refusal::{SubscriptionRefusal, UnavailableEvents};
 use super::requests;
 use crate::address::ApiAddress;
 use crate::attempt::{AfterFailure, Attempt};
-use crate::exchange::{BodyMode, Call, Outbound, Timer, Token, TransportError};
+use std::time::Instant;
+
+use crate::exchange::{BodyMode, Call, Outbound, Token, TransportError};
 use crate::headers;
 use crate::ids::{ExtensionId, ExtensionName, IdError};
 use crate::report::{ErrorReport, ServerError};
@@ -69,7 +71,7 @@ pub enum ExtensionEvent {
 /// | event/next | 200 | INVOKE or SHUTDOWN to the host; an unknown event type is acknowledged (next `event/next`); an unreadable body is fatal |
 /// | init/exit error | 2xx | exit |
 /// | anything else | | fatal [`ExtensionError::Status`] |
-/// | any | transport error | retry after a [`Timer`] per [`RetryPolicy`], then fatal |
+/// | any | transport error | retry after a back-off ([`poll_timeout`](Self::poll_timeout)) per [`RetryPolicy`], then fatal |
 ///
 /// Under Managed Instances ([`ExtensionConfig::managed_instances`]) INVOKE is
 /// left out of the registration ([`ExtensionEvent::EventsUnavailable`]) and a
@@ -217,24 +219,20 @@ impl ExtensionMachine {
         })
     }
 
-    /// The back-off the driver must wait out before calling
-    /// [`handle_timeout`](Self::handle_timeout). Each timer is returned once.
-    pub fn poll_timeout(&mut self) -> Option<Timer> {
-        match &mut self.phase {
-            Phase::Busy(_, attempt) => attempt.poll_timer(TOKEN, &self.retry),
+    /// When the machine next needs [`handle_timeout`](Self::handle_timeout):
+    /// the end of a retry's back-off. `None` when nothing waits.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Busy(_, attempt) => attempt.waiting_until(),
             _ => None,
         }
     }
 
-    /// The back-off elapsed: the request is queued again.
-    pub fn handle_timeout(&mut self, token: Token) -> Result<(), ExtensionError> {
-        self.check_running()?;
-        match &mut self.phase {
-            Phase::Busy(_, attempt) if token == TOKEN => match attempt.timer_elapsed() {
-                true => Ok(()),
-                false => Err(ExtensionError::NoTimer(token)),
-            },
-            _ => Err(ExtensionError::NoTimer(token)),
+    /// Time is `now`: a back-off that has ended queues its request again. An
+    /// early or spurious call changes nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Phase::Busy(_, attempt) = &mut self.phase {
+            attempt.handle_timeout(now);
         }
     }
 
@@ -349,19 +347,21 @@ impl ExtensionMachine {
         Ok(())
     }
 
-    /// Reports that the request in flight failed in transit. It is resent
-    /// after a back-off [`Timer`]; once the retries are used up the machine
-    /// stops with [`ExtensionError::Transport`], which is returned.
+    /// Reports that the request in flight failed in transit at `now`. It is
+    /// resent once its back-off has passed ([`poll_timeout`](Self::poll_timeout));
+    /// once the retries are used up the machine stops with
+    /// [`ExtensionError::Transport`], which is returned.
     pub fn handle_transport_error(
         &mut self,
         token: Token,
         error: TransportError,
+        now: Instant,
     ) -> Result<(), ExtensionError> {
         self.check_running()?;
         let retry = self.retry;
         let failure = match &mut self.phase {
             Phase::Busy(work, attempt) if token == TOKEN && attempt.is_in_flight() => {
-                match attempt.failed(&retry) {
+                match attempt.failed(&retry, now) {
                     AfterFailure::Retry => return Ok(()),
                     AfterFailure::GiveUp { attempts } => {
                         ExtensionError::Transport { call: work.call(), attempts, last: error }

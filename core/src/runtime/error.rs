@@ -57,9 +57,6 @@ pub enum RuntimeError {
     /// Misuse: an answer or transport error for a token with no request in flight.
     #[error("no request is in flight on {0:?}")]
     UnexpectedResponse(Token),
-    /// Misuse: `handle_timeout` for a token with no timer running.
-    #[error("no timer is running on {0:?}")]
-    NoTimer(Token),
     /// The machine exited after reporting an init error; nothing more to do.
     #[error("the runtime has exited")]
     Exited,

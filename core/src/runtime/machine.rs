@@ -13,7 +13,9 @@ use crate::address::ApiAddress;
 use crate::attempt::{AfterFailure, Attempt};
 #[cfg(doc)]
 use crate::exchange::TransportErrorKind;
-use crate::exchange::{BodyMode, Call, Outbound, Timer, Token, TransportError};
+use std::time::Instant;
+
+use crate::exchange::{BodyMode, Call, Outbound, Token, TransportError};
 use crate::ids::{InvocationId, RequestId};
 use crate::report::{ErrorReport, ServerError};
 use crate::retry::RetryPolicy;
@@ -136,7 +138,7 @@ pub enum RuntimeEvent {
 /// | init error | 2xx | exit ([`ExitReason::InitErrorReported`]) |
 /// | init error | anything else | fatal |
 /// | next | answer arrived but unreadable ([`TransportErrorKind::answer_arrived`]) | request id readable from the head: [`RuntimeEvent::InvocationUnreadable`], `Runtime.InvalidEvent` is reported for it; else fatal [`RuntimeError::UnreadableInvocation`] |
-/// | any | other transport error | retry after a [`Timer`] per [`RetryPolicy`], then fatal; a streamed answer is not retried ([`RuntimeEvent::StreamLost`]) |
+/// | any | other transport error | retry after a back-off ([`poll_timeout`](Self::poll_timeout)) per [`RetryPolicy`], then fatal; a streamed answer is not retried ([`RuntimeEvent::StreamLost`]) |
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RuntimeMachine {
     address: ApiAddress,
@@ -271,27 +273,25 @@ impl RuntimeMachine {
         })
     }
 
-    /// The next back-off the driver must wait out before calling
-    /// [`handle_timeout`](Self::handle_timeout) with its token. Each timer is
-    /// returned once.
-    pub fn poll_timeout(&mut self) -> Option<Timer> {
+    /// When the machine next needs [`handle_timeout`](Self::handle_timeout):
+    /// the earliest end of a retry's back-off. `None` when nothing waits.
+    pub fn poll_timeout(&self) -> Option<Instant> {
         if self.exit.is_some() {
             return None;
         }
-        let retry = self.retry;
-        self.slots
-            .iter_mut()
-            .enumerate()
-            .find_map(|(index, slot)| slot.attempt_mut()?.poll_timer(token_of(index), &retry))
+        self.slots.iter().filter_map(|slot| slot.attempt()?.waiting_until()).min()
     }
 
-    /// The back-off of `token` has elapsed: its request is queued again.
-    pub fn handle_timeout(&mut self, token: Token) -> Result<(), RuntimeError> {
-        self.check_running()?;
-        let slot = self.slots.get_mut(usize::from(token.0));
-        match slot.and_then(Slot::attempt_mut).map(Attempt::timer_elapsed) {
-            Some(true) => Ok(()),
-            _ => Err(RuntimeError::NoTimer(token)),
+    /// Time is `now`: every back-off that has ended queues its request
+    /// again. An early or spurious call changes nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.exit.is_some() {
+            return;
+        }
+        for slot in &mut self.slots {
+            if let Some(attempt) = slot.attempt_mut() {
+                attempt.handle_timeout(now);
+            }
         }
     }
 
@@ -395,15 +395,17 @@ impl RuntimeMachine {
         };
     }
 
-    /// Reports that the request sent on `token` failed in transit.
+    /// Reports that the request sent on `token` failed in transit at `now`.
     ///
-    /// The request is resent after a back-off [`Timer`]; once the retries are
-    /// used up the machine stops with [`RuntimeError::Transport`], which is
+    /// The request is resent once its back-off has passed
+    /// ([`poll_timeout`](Self::poll_timeout)); once the retries are used up
+    /// the machine stops with [`RuntimeError::Transport`], which is
     /// returned. A streamed answer is never resent.
     pub fn handle_transport_error(
         &mut self,
         token: Token,
         error: TransportError,
+        now: Instant,
     ) -> Result<(), RuntimeError> {
         self.check_running()?;
         let index = self.in_flight(token)?;
@@ -420,7 +422,7 @@ impl RuntimeMachine {
         if matches!(work, Work::Next) && error.kind.answer_arrived() {
             return self.unreadable_invocation(index, error);
         }
-        match attempt.failed(&retry) {
+        match attempt.failed(&retry, now) {
             AfterFailure::Retry => Ok(()),
             AfterFailure::GiveUp { attempts } => {
                 let failure = RuntimeError::Transport { call: work.call(), attempts, last: error };

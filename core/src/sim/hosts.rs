@@ -65,10 +65,9 @@ impl World {
                     }
                 }
             }
-            while let Some(timer) = self.runtime.machine.poll_timeout() {
+            if let Some(due) = self.runtime.machine.poll_timeout() {
                 moved = true;
-                let result = self.runtime.machine.handle_timeout(timer.token);
-                self.flag_if(result.is_err(), Violation::HostRefused);
+                self.runtime.machine.handle_timeout(due);
             }
             while let Some(out) = self.runtime.machine.poll_request() {
                 moved = true;
@@ -121,10 +120,9 @@ impl World {
                 };
                 self.flag_if(result.is_err(), Violation::HostRefused);
             }
-            while let Some(timer) = self.extensions[index].machine.poll_timeout() {
+            if let Some(due) = self.extensions[index].machine.poll_timeout() {
                 moved = true;
-                let result = self.extensions[index].machine.handle_timeout(timer.token);
-                self.flag_if(result.is_err(), Violation::HostRefused);
+                self.extensions[index].machine.handle_timeout(due);
             }
             while let Some(out) = self.extensions[index].machine.poll_request() {
                 moved = true;

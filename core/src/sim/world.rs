@@ -596,9 +596,9 @@ impl World {
         let error = TransportError::new(TransportErrorKind::Reset, "simulated");
         let token = Token(conn.token);
         if conn.client == RUNTIME {
-            let _ = self.runtime.machine.handle_transport_error(token, error);
+            let _ = self.runtime.machine.handle_transport_error(token, error, logical_now());
         } else if let Some(ext) = self.extensions.get_mut(usize::from(conn.client - 1)) {
-            let _ = ext.machine.handle_transport_error(token, error);
+            let _ = ext.machine.handle_transport_error(token, error, logical_now());
         }
     }
 
@@ -666,4 +666,12 @@ impl World {
     pub fn fatal_exit(&self) -> bool {
         self.fatal_exit
     }
+}
+
+/// The simulation's clock: always the same instant, so that a machine's
+/// state (its back-off deadlines) does not depend on when the model checker
+/// explored it. Timers fire as a step of their own (see `hosts`).
+pub(super) fn logical_now() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
 }
