@@ -169,7 +169,9 @@ fn runtime_session(max: u16, replies: &[Reply], moves: &[HostMove]) {
                         HostMove::RespondError | HostMove::InitError | HostMove::ExitError => {
                             machine.respond_error(id, ErrorReport::new("E", "m")).unwrap()
                         }
-                        HostMove::RespondStreaming => machine.respond_streaming(id, None).unwrap(),
+                        HostMove::RespondStreaming => {
+                            machine.respond_streaming(id, None).unwrap();
+                        }
                         HostMove::AnswerTwice => {
                             machine.respond(id, Bytes::from_static(b"1")).unwrap();
                             let again = machine.respond(id, Bytes::from_static(b"2")).unwrap_err();

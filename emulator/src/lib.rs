@@ -22,6 +22,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod actor;
+pub mod client;
 mod events;
 mod faults;
 mod ids;

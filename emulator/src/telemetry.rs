@@ -85,7 +85,7 @@ fn listener_uri(destination: &str) -> String {
 async fn post_batch(destination: &str, batch: &[Record]) {
     let body = encode_batch(batch);
     for attempt in 0..ATTEMPTS {
-        if let Ok(status) = lambda_sansio_hyper::oneshot::post_json(destination, body.clone()).await {
+        if let Ok(status) = crate::client::post_json(destination, body.clone()).await {
             if status.is_success() {
                 return;
             }

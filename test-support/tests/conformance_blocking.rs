@@ -10,9 +10,7 @@ use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::runtime::RuntimeConfig;
 use lambda_sansio::telemetry::{Subscription, TelemetryRecord};
-use lambda_sansio_blocking::{
-    json, run_responses_with, run_with, Event, Extension, Response, TelemetryListener,
-};
+use lambda_sansio_blocking::{json, run_with, Event, Extension, Response, TelemetryListener};
 use lambda_sansio_test_support::conformance::{self, Driver, Handler};
 
 struct Blocking;
@@ -92,7 +90,7 @@ impl Driver for Blocking {
 
     fn start_streaming_runtime(config: RuntimeConfig) -> JoinHandle<Result<(), String>> {
         std::thread::spawn(move || {
-            run_responses_with(config, |payload, _| {
+            run_with(config, |payload, _| {
                 let fail = &payload[..] == b"\"fail\"";
                 let mut chunks: Vec<Result<Bytes, HandlerError>> =
                     conformance::STREAM.iter().map(|c| Ok(Bytes::from_static(c.as_bytes()))).collect();

@@ -10,9 +10,7 @@ use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::EventType;
 use lambda_sansio::runtime::RuntimeConfig;
 use lambda_sansio::telemetry::{Subscription, TelemetryRecord};
-use lambda_sansio_hyper::{
-    json, run_responses_with, run_with, Event, Extension, Response, TelemetryListener,
-};
+use lambda_sansio_hyper::{json, run_with, Event, Extension, Response, TelemetryListener};
 use lambda_sansio_test_support::conformance::{self, Driver, Handler};
 
 struct Hyper;
@@ -124,7 +122,7 @@ impl Driver for Hyper {
                 let content_type = Some(http::HeaderValue::from_static("text/plain"));
                 Ok::<_, HandlerError>(Response::Streamed { content_type, chunks })
             };
-            runtime().block_on(run_responses_with(config, handler)).map_err(|e| e.to_string())
+            runtime().block_on(run_with(config, handler)).map_err(|e| e.to_string())
         })
     }
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request};
+use lambda_sansio_emulator::client as oneshot;
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome, INVOKE_PATH};
-use lambda_sansio_hyper::oneshot;
 
 async fn serve_only() -> Emulator {
     Emulator::start(EmulatorConfig::default()).await.unwrap()

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use lambda_sansio::runtime::RuntimeConfig;
 use lambda_sansio::ApiAddress;
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
-use lambda_sansio_hyper::service::{run_service_with, LambdaRequest};
 use lambda_sansio_hyper::HandlerError;
+use lambda_sansio_hyper::{run_service_with, LambdaRequest};
 
 /// Upper-cases the payload; refuses an empty one.
 #[derive(Clone)]

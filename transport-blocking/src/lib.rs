@@ -13,19 +13,28 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod context_ext;
-pub mod extension;
+mod extension;
 mod handler;
 pub mod http1;
-pub mod runtime;
-pub mod shutdown;
-pub mod telemetry;
+mod runtime;
+mod shutdown;
+mod telemetry;
 
 pub use context_ext::ContextExt;
 pub use extension::{Event, Extension, ExtensionRunError};
 pub use handler::{json, Chunks, Response};
+pub use runtime::{config_from_env, report_init_error, run, run_with, RunError, MAX_EVENT};
+pub use shutdown::{on_sigterm, GRACEFUL_SHUTDOWN_EXTENSION};
+pub use telemetry::{TelemetryListener, IDLE_TIMEOUT, MAX_CONNECTIONS, SANDBOX_HOST};
+
+// What a function or extension author names, without depending on
+// `lambda-sansio` just for it.
 pub use lambda_sansio::context::{Context, HandlerError};
-pub use runtime::{
-    config_from_env, report_init_error, run, run_responses, run_responses_with, run_with, RunError,
+pub use lambda_sansio::extension::{
+    EventType, InvokeEvent, ShutdownEvent, ShutdownReason, SubscriptionRefusal, Tracing,
 };
-pub use shutdown::on_sigterm;
-pub use telemetry::TelemetryListener;
+pub use lambda_sansio::runtime::{Mode, RuntimeConfig};
+pub use lambda_sansio::telemetry::{
+    Buffering, RecordCategory, RecordType, Subscription, SubscriptionApi, TelemetryRecord,
+};
+pub use lambda_sansio::{ApiAddress, ErrorReport, RetryPolicy};

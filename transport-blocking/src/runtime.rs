@@ -6,8 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Instant;
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use lambda_sansio::context::{Context, HandlerError};
 use lambda_sansio::runtime::{
@@ -60,11 +58,11 @@ pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
     )?)
 }
 
-/// Runs `handler` for every invocation, configured from the environment.
-/// Returns only when the runtime must exit.
+/// Runs `handler` for every invocation, configured from the environment:
+/// the one way to run a function. Returns only when the runtime must exit.
 /// The handler answers anything that converts to a [`Response`]: `Bytes`
-/// (sent as `application/octet-stream`) or a `Response` (the [`json`](crate::json)
-/// helper answers `application/json`).
+/// (sent as `application/octet-stream`), or a `Response`: typed (the
+/// [`json`](crate::json) helper answers `application/json`) or streamed.
 pub fn run<F, R>(handler: F) -> Result<(), RunError>
 where
     F: Fn(Bytes, &Context) -> Result<R, HandlerError> + Send + Sync + 'static,
@@ -83,30 +81,13 @@ pub fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
 
 /// Runs `handler` with an explicit configuration: inline on this thread in
 /// classic mode, with one connection and one handler thread per slot in
-/// concurrent mode.
+/// concurrent mode. A handler that returns [`Response::Streamed`] streams.
 pub fn run_with<F, R>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
 where
     F: Fn(Bytes, &Context) -> Result<R, HandlerError> + Send + Sync + 'static,
     R: Into<Response>,
 {
-    run_responses_with(config, move |payload, context| handler(payload, context).map(Into::into))
-}
-
-/// Runs a handler that may stream its response, configured from the
-/// environment.
-pub fn run_responses<F>(handler: F) -> Result<(), RunError>
-where
-    F: Fn(Bytes, &Context) -> Result<Response, HandlerError> + Send + Sync + 'static,
-{
-    run_responses_with(config_from_env()?, handler)
-}
-
-/// Runs a handler that may stream its response, with an explicit
-/// configuration.
-pub fn run_responses_with<F>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
-where
-    F: Fn(Bytes, &Context) -> Result<Response, HandlerError> + Send + Sync + 'static,
-{
+    let handler = move |payload, context: &Context| handler(payload, context).map(Into::into);
     let mode = config.mode;
     let machine = RuntimeMachine::new(config);
     match mode {
@@ -119,7 +100,7 @@ where
 /// request comes out of the machine.
 fn answer(
     machine: &mut RuntimeMachine,
-    streams: &mut HashMap<RequestId, Chunks>,
+    streams: &mut Streams,
     id: RequestId,
     result: Result<Response, ErrorReport>,
 ) -> Result<(), RunError> {
@@ -128,10 +109,14 @@ fn answer(
         Ok(Response::Typed { content_type, body }) => {
             machine.respond_with_content_type(&id, body, Some(content_type))
         }
-        Ok(Response::Streamed { content_type, chunks }) => {
-            streams.insert(id.clone(), chunks);
-            machine.respond_streaming(&id, content_type)
-        }
+        Ok(Response::Streamed { content_type, chunks }) => match machine.respond_streaming(&id, content_type)
+        {
+            Ok(token) => {
+                streams.keep(token, chunks);
+                Ok(())
+            }
+            Err(error) => Err(error),
+        },
         Err(report) => machine.respond_error(&id, report),
     })
 }
@@ -184,8 +169,26 @@ fn exchange(
     }
 }
 
-fn take_stream(streams: &mut HashMap<RequestId, Chunks>, out: &Outbound) -> Option<Chunks> {
-    out.request_id.as_ref().and_then(|id| streams.remove(id))
+/// The chunks of streamed answers, kept under the token their request goes
+/// out on until it does.
+#[derive(Default)]
+struct Streams(Vec<Option<Chunks>>);
+
+impl Streams {
+    fn keep(&mut self, token: Token, chunks: Chunks) {
+        let index = usize::from(token.0);
+        if self.0.len() <= index {
+            self.0.resize_with(index + 1, || None);
+        }
+        self.0[index] = Some(chunks);
+    }
+
+    fn take(&mut self, out: &Outbound) -> Option<Chunks> {
+        match out.body {
+            BodyMode::Streamed => self.0.get_mut(usize::from(out.token.0)).and_then(Option::take),
+            BodyMode::Buffered => None,
+        }
+    }
 }
 
 /// Classic mode: one thread, one connection, the handler called inline.
@@ -200,7 +203,7 @@ where
 {
     let exports_trace = machine.mode().exports_trace_id_env();
     let mut connection = None;
-    let mut streams = HashMap::new();
+    let mut streams = Streams::default();
     loop {
         if let Some(out) = machine.poll_request() {
             let connection = connection.get_or_insert_with(|| {
@@ -209,7 +212,7 @@ where
                     MAX_EVENT,
                 )
             });
-            let stream = take_stream(&mut streams, &out);
+            let stream = streams.take(&out);
             checked(match exchange(connection, &out, stream) {
                 Ok(response) => machine.handle_response(out.token, response),
                 Err(error) => machine.handle_transport_error(out.token, error, Instant::now()),
@@ -257,7 +260,7 @@ fn drive_pool<F>(mut machine: RuntimeMachine, handler: Arc<F>) -> Result<(), Run
 where
     F: Fn(Bytes, &Context) -> Result<Response, HandlerError> + Send + Sync + 'static,
 {
-    let mut streams: HashMap<RequestId, Chunks> = HashMap::new();
+    let mut streams = Streams::default();
     let slots = usize::from(machine.mode().slots());
     let (inputs, results) = mpsc::channel::<Input>();
     let mut workers: Vec<mpsc::Sender<(Outbound, Option<Chunks>)>> = Vec::with_capacity(slots);
@@ -293,7 +296,7 @@ where
     // comes from the I/O and handler threads, or from the clock.
     loop {
         if let Some(out) = machine.poll_request() {
-            let stream = take_stream(&mut streams, &out);
+            let stream = streams.take(&out);
             let worker = workers.get(usize::from(out.token.0)).ok_or(RunError::Stalled)?;
             worker.send((out, stream)).map_err(|_| RunError::Stalled)?;
             continue;

@@ -29,7 +29,7 @@ const MAX_HEAD: usize = 512 * 1024;
 
 /// A connection to `authority`, opened on first use and after a failure.
 /// Reads never time out (long polls); bodies are bounded by `max_body`.
-pub struct Client {
+pub(crate) struct Client {
     authority: String,
     max_body: usize,
     sender: Option<SendRequest<BoxBody<Bytes, Infallible>>>,
@@ -100,7 +100,7 @@ fn head_text(parts: &http::response::Parts) -> Bytes {
 
 impl Client {
     /// A client for `authority` (`host:port`).
-    pub fn new(authority: impl Into<String>, max_body: usize) -> Self {
+    pub(crate) fn new(authority: impl Into<String>, max_body: usize) -> Self {
         Self { authority: authority.into(), max_body, sender: None }
     }
 
@@ -124,12 +124,12 @@ impl Client {
     }
 
     /// Sends `request` and reads the whole, bounded answer.
-    pub async fn send(&mut self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+    pub(crate) async fn send(&mut self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
         self.send_body(request.map(|body| Full::new(body).boxed())).await
     }
 
     /// Sends the head of `request` with a chunked body made of `chunks`.
-    pub async fn send_streaming(
+    pub(crate) async fn send_streaming(
         &mut self,
         request: Request<Bytes>,
         chunks: Chunks,

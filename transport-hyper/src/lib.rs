@@ -3,24 +3,35 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
-pub mod client;
+mod client;
+#[cfg(test)]
+mod client_bounds;
 mod client_io;
 mod context_ext;
-pub mod extension;
-pub mod oneshot;
-pub mod runtime;
+mod extension;
+mod runtime;
 #[cfg(feature = "tower")]
-pub mod service;
-pub mod shutdown;
-pub mod telemetry;
+mod service;
+mod shutdown;
+mod telemetry;
 
-pub use client::Chunks;
+pub use client::{Chunks, MAX_EVENT};
 pub use context_ext::ContextExt;
 pub use extension::{Event, Extension, ExtensionRunError};
+pub use runtime::{config_from_env, json, report_init_error, run, run_with, Response, RunError};
+#[cfg(feature = "tower")]
+pub use service::{run_service, run_service_with, LambdaRequest};
+pub use shutdown::{on_sigterm, GRACEFUL_SHUTDOWN_EXTENSION};
+pub use telemetry::{TelemetryListener, SANDBOX_HOST};
+
+// What a function or extension author names, without depending on
+// `lambda-sansio` just for it.
 pub use lambda_sansio::context::{Context, HandlerError};
-pub use runtime::{
-    config_from_env, json, report_init_error, run, run_responses, run_responses_with, run_with, Response,
-    RunError,
+pub use lambda_sansio::extension::{
+    EventType, InvokeEvent, ShutdownEvent, ShutdownReason, SubscriptionRefusal, Tracing,
 };
-pub use shutdown::on_sigterm;
-pub use telemetry::TelemetryListener;
+pub use lambda_sansio::runtime::{Mode, RuntimeConfig};
+pub use lambda_sansio::telemetry::{
+    Buffering, RecordCategory, RecordType, Subscription, SubscriptionApi, TelemetryRecord,
+};
+pub use lambda_sansio::{ApiAddress, ErrorReport, RetryPolicy};

@@ -1,7 +1,6 @@
 //! The async runtime driver: the core [`RuntimeMachine`] over hyper
 //! connections, handlers run as tokio tasks. No protocol decisions here.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
@@ -88,10 +87,11 @@ pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
 }
 
 /// Runs the async `handler` for every invocation, configured from the
-/// environment. Returns only when the runtime must exit. The handler answers
-/// anything that converts to a [`Response`]: `Bytes` (sent as
-/// `application/octet-stream`) or a `Response` (the [`json`] helper answers
-/// `application/json`).
+/// environment: the one way to run a function. Returns only when the
+/// runtime must exit. The handler answers anything that converts to a
+/// [`Response`]: `Bytes` (sent as `application/octet-stream`), or a
+/// `Response`: typed (the [`json`] helper answers `application/json`) or
+/// streamed.
 pub async fn run<F, Fut, R>(handler: F) -> Result<(), RunError>
 where
     F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
@@ -121,26 +121,6 @@ where
         async move { call.await.map(Into::into) }
     };
     drive(RuntimeMachine::new(config), Arc::new(buffered)).await
-}
-
-/// Runs a handler that may stream its response, configured from the
-/// environment.
-pub async fn run_responses<F, Fut>(handler: F) -> Result<(), RunError>
-where
-    F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response, HandlerError>> + Send + 'static,
-{
-    run_responses_with(config_from_env()?, handler).await
-}
-
-/// Runs a handler that may stream its response, with an explicit
-/// configuration.
-pub async fn run_responses_with<F, Fut>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
-where
-    F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response, HandlerError>> + Send + 'static,
-{
-    drive(RuntimeMachine::new(config), Arc::new(handler)).await
 }
 
 enum Input {
@@ -176,7 +156,8 @@ where
     Fut: Future<Output = Result<Response, HandlerError>> + Send + 'static,
 {
     let exports_trace = machine.mode().exports_trace_id_env();
-    let mut streams: HashMap<RequestId, Chunks> = HashMap::new();
+    // Streamed answers' chunks, under the token their request goes out on.
+    let mut streams: Vec<Option<Chunks>> = (0..machine.mode().slots()).map(|_| None).collect();
     let mut clients: Vec<Option<Client>> = (0..machine.mode().slots()).map(|_| None).collect();
     let (inputs, mut pending) = mpsc::unbounded_channel::<Input>();
     loop {
@@ -188,7 +169,10 @@ where
                 .and_then(Option::take)
                 .unwrap_or_else(|| Client::new(authority, MAX_EVENT));
             let inputs = inputs.clone();
-            let stream = out.request_id.as_ref().and_then(|id| streams.remove(id));
+            let stream = match out.body {
+                BodyMode::Streamed => streams.get_mut(slot).and_then(Option::take),
+                BodyMode::Buffered => None,
+            };
             tokio::spawn(async move {
                 let result = match (out.body, stream) {
                     (BodyMode::Streamed, Some(chunks)) => client.send_streaming(out.request, chunks).await,
@@ -265,8 +249,14 @@ where
                 checked(machine.respond_with_content_type(&id, body, Some(content_type)))?;
             }
             Input::Done(id, Ok(Response::Streamed { content_type, chunks })) => {
-                streams.insert(id.clone(), chunks);
-                checked(machine.respond_streaming(&id, content_type))?;
+                match machine.respond_streaming(&id, content_type) {
+                    Ok(token) => {
+                        if let Some(kept) = streams.get_mut(usize::from(token.0)) {
+                            *kept = Some(chunks);
+                        }
+                    }
+                    Err(error) => checked(Err(error))?,
+                }
             }
             Input::Done(id, Err(report)) => checked(machine.respond_error(&id, report))?,
         }

@@ -471,25 +471,32 @@ impl RuntimeMachine {
     }
 
     /// Answers invocation `id` with a streamed response. The request this
-    /// queues has [`BodyMode::Streamed`]: the driver streams the body and, on a
-    /// mid-stream failure, ends it with
+    /// queues has [`BodyMode::Streamed`] and goes out on the returned token:
+    /// the driver keeps the body's chunks under that token, streams them
+    /// when the request comes out of [`poll_request`](Self::poll_request)
+    /// and, on a mid-stream failure, ends the body with
     /// [`stream_error_trailers`](super::stream_error_trailers).
     pub fn respond_streaming(
         &mut self,
         id: &RequestId,
         content_type: Option<HeaderValue>,
-    ) -> Result<(), RuntimeError> {
-        self.answer(id, Answer::Streamed(content_type))
+    ) -> Result<Token, RuntimeError> {
+        self.answer_on(id, Answer::Streamed(content_type))
     }
 
     fn answer(&mut self, id: &RequestId, answer: Answer) -> Result<(), RuntimeError> {
+        self.answer_on(id, answer).map(|_| ())
+    }
+
+    /// Queues `answer` on the slot handling `id`; returns that slot's token.
+    fn answer_on(&mut self, id: &RequestId, answer: Answer) -> Result<Token, RuntimeError> {
         self.check_running()?;
-        for slot in &mut self.slots {
+        for (index, slot) in self.slots.iter_mut().enumerate() {
             match slot {
                 Slot::Handling(active) if &active.request_id == id => {
                     let active = active.clone();
                     *slot = Slot::busy(Work::Answer(active, answer));
-                    return Ok(());
+                    return Ok(token_of(index));
                 }
                 Slot::Busy(Work::Answer(active, _), _) if &active.request_id == id => {
                     return Err(RuntimeError::AlreadyAnswered(id.clone()));

@@ -33,13 +33,16 @@ pub async fn send(mut request: Request<Bytes>) -> Result<Response<Bytes>, Onesho
     let host = authority.host().trim_start_matches('[').trim_end_matches(']');
     let stream = TcpStream::connect((host, port)).await?;
     stream.set_nodelay(true)?;
-    let stream = crate::client_io::ClientIo::new(stream);
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
         request.headers_mut().entry(HOST).or_insert(value);
     }
-    crate::client::to_origin_form(&mut request);
+    // Origin form (a path and the Host header), as clients send it.
+    let origin = request.uri().path_and_query().map_or("/", |pq| pq.as_str()).to_owned();
+    if let Ok(origin) = origin.parse() {
+        *request.uri_mut() = origin;
+    }
     let (parts, body) = request.into_parts();
     let response = sender.send_request(Request::from_parts(parts, Full::new(body))).await?;
     let (parts, body) = response.into_parts();

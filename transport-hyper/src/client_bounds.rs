@@ -3,10 +3,37 @@
 
 #![allow(clippy::unwrap_used)]
 
-use lambda_sansio_test_support::hostile_server::{get, hostile};
+use std::io::{Read, Write};
+use std::net::TcpListener;
 
+use bytes::Bytes;
 use lambda_sansio::TransportErrorKind;
-use lambda_sansio_hyper::client::Client;
+
+use crate::client::Client;
+
+/// Serves one connection: reads the request head, writes `answer`, then
+/// `repeat` copies of `tail` (or until the client hangs up).
+fn hostile(answer: &'static [u8], tail: &'static [u8], repeat: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let _ = stream.read(&mut [0u8; 4096]);
+        if stream.write_all(answer).is_err() {
+            return;
+        }
+        for _ in 0..repeat {
+            if stream.write_all(tail).is_err() {
+                return;
+            }
+        }
+    });
+    address
+}
+
+fn get(address: &str) -> http::Request<Bytes> {
+    http::Request::builder().uri(format!("http://{address}/x")).body(Bytes::new()).unwrap()
+}
 
 #[tokio::test]
 async fn a_100_mb_body_stops_at_the_limit() {
