@@ -101,6 +101,7 @@ pub mod address;
 mod attempt;
 mod base64;
 pub mod context;
+pub mod driver;
 pub mod exchange;
 pub mod extension;
 pub mod headers;

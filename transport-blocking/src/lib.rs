@@ -21,15 +21,16 @@ mod shutdown;
 mod telemetry;
 
 pub use context_ext::ContextExt;
-pub use extension::{Event, Extension, ExtensionRunError};
+pub use extension::{Event, Extension};
 pub use handler::{json, Chunks, Response};
-pub use runtime::{config_from_env, report_init_error, run, run_with, RunError, MAX_EVENT};
+pub use runtime::{config_from_env, report_init_error, run, run_with, MAX_EVENT};
 pub use shutdown::{on_sigterm, GRACEFUL_SHUTDOWN_EXTENSION};
 pub use telemetry::{TelemetryListener, IDLE_TIMEOUT, MAX_CONNECTIONS, SANDBOX_HOST};
 
 // What a function or extension author names, without depending on
 // `lambda-sansio` just for it.
 pub use lambda_sansio::context::{Context, HandlerError};
+pub use lambda_sansio::driver::{ExtensionRunError, RunError};
 pub use lambda_sansio::extension::{
     EventType, InvokeEvent, ShutdownEvent, ShutdownReason, SubscriptionRefusal, Tracing,
 };

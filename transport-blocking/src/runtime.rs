@@ -8,9 +8,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use lambda_sansio::context::{Context, HandlerError};
-use lambda_sansio::runtime::{
-    ConfigError, ExitReason, Mode, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
-};
+use lambda_sansio::driver::RunError;
+use lambda_sansio::runtime::{ExitReason, Mode, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine};
 use lambda_sansio::{BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError};
 
 use crate::handler::{call, stream_frames, Chunks, Response};
@@ -20,42 +19,10 @@ use crate::http1::Connection;
 /// 6 MiB + 100 bytes; a little slack for headers of oversized emulators.
 pub const MAX_EVENT: usize = 6 * 1024 * 1024 + 4096;
 
-/// Why the runtime stopped or could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The Lambda environment variables are missing or unusable.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The machine stopped on a fatal error.
-    #[error(transparent)]
-    Fatal(#[from] RuntimeError),
-    /// The init error was reported; the process should exit non-zero.
-    #[error("the init error was reported")]
-    InitFailed,
-    /// The machine had nothing to send, no timer and no event without having
-    /// exited: a driver bug, reported rather than spun on.
-    #[error("the runtime stalled without exiting")]
-    Stalled,
-    /// The driver misused the machine (a bug in this crate), reported
-    /// rather than ignored.
-    #[error("the driver misused the runtime machine: {0}")]
-    Misuse(RuntimeError),
-    /// A driver thread could not be started.
-    #[error("could not start a thread: {0}")]
-    Thread(#[from] std::io::Error),
-    /// The process could not listen for SIGTERM.
-    #[error("could not listen for SIGTERM: {0}")]
-    Signals(std::io::Error),
-}
-
 /// The runtime's settings from the Lambda environment
 /// (`AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_MAX_CONCURRENCY`).
 pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
-    let var = |name| std::env::var(name).ok();
-    Ok(RuntimeConfig::from_env_values(
-        var("AWS_LAMBDA_RUNTIME_API").as_deref(),
-        var("AWS_LAMBDA_MAX_CONCURRENCY").as_deref(),
-    )?)
+    Ok(lambda_sansio::driver::runtime_config(|name| std::env::var(name).ok())?)
 }
 
 /// Runs `handler` for every invocation, configured from the environment:
@@ -267,30 +234,36 @@ where
     for index in 0..slots {
         let (send, receive) = mpsc::channel::<(Outbound, Option<Chunks>)>();
         let inputs = inputs.clone();
-        thread::Builder::new().name(format!("lambda-io-{index}")).spawn(move || {
-            let mut connection: Option<Connection> = None;
-            for (out, stream) in receive {
-                let authority = out.request.uri().authority().map_or("", |a| a.as_str()).to_owned();
-                let connection = connection.get_or_insert_with(|| Connection::new(authority, MAX_EVENT));
-                let result = exchange(connection, &out, stream);
-                if inputs.send(Input::Io(out.token, result)).is_err() {
-                    return;
+        thread::Builder::new()
+            .name(format!("lambda-io-{index}"))
+            .spawn(move || {
+                let mut connection: Option<Connection> = None;
+                for (out, stream) in receive {
+                    let authority = out.request.uri().authority().map_or("", |a| a.as_str()).to_owned();
+                    let connection = connection.get_or_insert_with(|| Connection::new(authority, MAX_EVENT));
+                    let result = exchange(connection, &out, stream);
+                    if inputs.send(Input::Io(out.token, result)).is_err() {
+                        return;
+                    }
                 }
-            }
-        })?;
+            })
+            .map_err(RunError::Thread)?;
         workers.push(send);
     }
     let (jobs, job_queue) = mpsc::channel::<(RequestId, Bytes, Context)>();
     let job_queue = Arc::new(Mutex::new(job_queue));
     for index in 0..slots {
         let (job_queue, inputs, handler) = (Arc::clone(&job_queue), inputs.clone(), Arc::clone(&handler));
-        thread::Builder::new().name(format!("lambda-handler-{index}")).spawn(move || loop {
-            let job = job_queue.lock().map_or(None, |queue| queue.recv().ok());
-            let Some((id, payload, context)) = job else { return };
-            if inputs.send(Input::Done(id, call(handler.as_ref(), payload, &context))).is_err() {
-                return;
-            }
-        })?;
+        thread::Builder::new()
+            .name(format!("lambda-handler-{index}"))
+            .spawn(move || loop {
+                let job = job_queue.lock().map_or(None, |queue| queue.recv().ok());
+                let Some((id, payload, context)) = job else { return };
+                if inputs.send(Input::Done(id, call(handler.as_ref(), payload, &context))).is_err() {
+                    return;
+                }
+            })
+            .map_err(RunError::Thread)?;
     }
     // The same drain order as classic mode; what the machine waits for
     // comes from the I/O and handler threads, or from the clock.

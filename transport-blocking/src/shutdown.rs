@@ -8,9 +8,11 @@ use lambda_sansio::{ApiAddress, ExtensionName};
 use signal_hook::consts::SIGTERM;
 use signal_hook::iterator::Signals;
 
-use crate::extension::{pump, step, ExtensionRunError};
+use lambda_sansio::driver::{ExtensionRunError, RunError};
+
+use crate::extension::{pump, step};
 use crate::http1::Connection;
-use crate::runtime::{RunError, MAX_EVENT};
+use crate::runtime::MAX_EVENT;
 
 /// The name of the internal extension the helper registers.
 pub const GRACEFUL_SHUTDOWN_EXTENSION: &str = "lambda-sansio-graceful-shutdown";

@@ -15,7 +15,7 @@ use lambda_sansio::telemetry::Subscription;
 use lambda_sansio::{ApiAddress, ExtensionName};
 
 use crate::client::{Client, MAX_EVENT};
-use crate::runtime::RunError;
+use lambda_sansio::driver::{ExtensionRunError, RunError};
 
 /// What the extension is told.
 #[derive(Debug, Clone)]
@@ -31,27 +31,6 @@ pub enum Event {
     SubscriptionRejected(SubscriptionRefusal),
 }
 
-/// Why the extension stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum ExtensionRunError {
-    /// The environment is not a Lambda environment.
-    #[error(transparent)]
-    Setup(#[from] RunError),
-    /// The extension name is not a usable header value.
-    #[error("invalid extension name: {0}")]
-    Name(#[from] lambda_sansio::IdError),
-    /// The machine stopped on a fatal error.
-    #[error(transparent)]
-    Fatal(#[from] ExtensionError),
-    /// The driver misused the machine (a bug in this crate), reported
-    /// rather than ignored.
-    #[error("the driver misused the extension machine: {0}")]
-    Misuse(ExtensionError),
-    /// An error was reported with init/error or exit/error.
-    #[error("an error was reported to the platform")]
-    Reported,
-}
-
 /// An extension to run.
 #[derive(Debug, Clone)]
 pub struct Extension {
@@ -62,15 +41,8 @@ impl Extension {
     /// An extension named `name` receiving `events`, against
     /// `AWS_LAMBDA_RUNTIME_API`.
     pub fn new(name: &str, events: &[EventType]) -> Result<Self, ExtensionRunError> {
-        let var = |name| std::env::var(name).ok();
-        let config = ExtensionConfig::from_env_values(
-            var("AWS_LAMBDA_RUNTIME_API").as_deref(),
-            var("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref(),
-            ExtensionName::new(name)?,
-            events,
-        )
-        .map_err(RunError::from)?;
-        Ok(Self { config })
+        let var = |name: &str| std::env::var(name).ok();
+        Ok(Self { config: lambda_sansio::driver::extension_config(var, name, events)? })
     }
 
     /// Applies the Lambda Managed Instances rules (SHUTDOWN only, the

@@ -17,8 +17,8 @@ mod telemetry;
 
 pub use client::{Chunks, MAX_EVENT};
 pub use context_ext::ContextExt;
-pub use extension::{Event, Extension, ExtensionRunError};
-pub use runtime::{config_from_env, json, report_init_error, run, run_with, Response, RunError};
+pub use extension::{Event, Extension};
+pub use runtime::{config_from_env, json, report_init_error, run, run_with, Response};
 #[cfg(feature = "tower")]
 pub use service::{run_service, run_service_with, LambdaRequest};
 pub use shutdown::{on_sigterm, GRACEFUL_SHUTDOWN_EXTENSION};
@@ -27,6 +27,7 @@ pub use telemetry::{TelemetryListener, SANDBOX_HOST};
 // What a function or extension author names, without depending on
 // `lambda-sansio` just for it.
 pub use lambda_sansio::context::{Context, HandlerError};
+pub use lambda_sansio::driver::{ExtensionRunError, RunError};
 pub use lambda_sansio::extension::{
     EventType, InvokeEvent, ShutdownEvent, ShutdownReason, SubscriptionRefusal, Tracing,
 };

@@ -8,9 +8,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::HeaderValue;
 use lambda_sansio::context::{panic_report, Context, HandlerError, PANIC_ERROR_TYPE};
-use lambda_sansio::runtime::{
-    ConfigError, ExitReason, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine,
-};
+use lambda_sansio::driver::RunError;
+use lambda_sansio::runtime::{ExitReason, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine};
 use lambda_sansio::{BodyMode, ErrorReport, RequestId, Token, TransportError};
 use tokio::sync::mpsc;
 
@@ -52,38 +51,9 @@ impl Response {
     }
 }
 
-/// Why the runtime stopped or could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The Lambda environment variables are missing or unusable.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The machine stopped on a fatal error.
-    #[error(transparent)]
-    Fatal(#[from] RuntimeError),
-    /// The init error was reported; the process should exit non-zero.
-    #[error("the init error was reported")]
-    InitFailed,
-    /// Every task that could make progress is gone: a driver bug, reported
-    /// rather than waited on forever.
-    #[error("the runtime stalled without exiting")]
-    Stalled,
-    /// The process could not listen for SIGTERM.
-    #[error("could not listen for SIGTERM: {0}")]
-    Signals(std::io::Error),
-    /// The driver misused the machine (a bug in this crate), reported
-    /// rather than ignored.
-    #[error("the driver misused the runtime machine: {0}")]
-    Misuse(RuntimeError),
-}
-
 /// The runtime's settings from the Lambda environment.
 pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
-    let var = |name| std::env::var(name).ok();
-    Ok(RuntimeConfig::from_env_values(
-        var("AWS_LAMBDA_RUNTIME_API").as_deref(),
-        var("AWS_LAMBDA_MAX_CONCURRENCY").as_deref(),
-    )?)
+    Ok(lambda_sansio::driver::runtime_config(|name| std::env::var(name).ok())?)
 }
 
 /// Runs the async `handler` for every invocation, configured from the

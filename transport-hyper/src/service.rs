@@ -7,7 +7,9 @@ use lambda_sansio::context::{Context, HandlerError};
 use lambda_sansio::runtime::RuntimeConfig;
 use tower_service::Service;
 
-use crate::runtime::{config_from_env, run_with, RunError};
+use lambda_sansio::driver::RunError;
+
+use crate::runtime::{config_from_env, run_with};
 
 /// One invocation, as a service request.
 #[derive(Debug, Clone)]

@@ -8,8 +8,9 @@ use lambda_sansio::{ApiAddress, ExtensionName};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::client::{Client, MAX_EVENT};
-use crate::extension::{pump, step, ExtensionRunError};
-use crate::runtime::RunError;
+use lambda_sansio::driver::{ExtensionRunError, RunError};
+
+use crate::extension::{pump, step};
 
 /// The name of the internal extension the helper registers.
 pub const GRACEFUL_SHUTDOWN_EXTENSION: &str = "lambda-sansio-graceful-shutdown";

@@ -1,0 +1,102 @@
+//! What every driver (both transports, or a host's own) reports when it
+//! stops, and how it reads its configuration from the Lambda environment:
+//! written once here so that the transports cannot drift apart.
+
+use crate::extension::{EventType, ExtensionConfig, ExtensionError};
+use crate::ids::{ExtensionName, IdError};
+use crate::runtime::{ConfigError, RuntimeConfig, RuntimeError};
+
+/// Why a runtime driver stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The Lambda environment variables are missing or unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The machine stopped on a fatal error.
+    #[error(transparent)]
+    Fatal(#[from] RuntimeError),
+    /// The init error was reported; the process should exit non-zero.
+    #[error("the init error was reported")]
+    InitFailed,
+    /// Nothing could make progress although the machine had not exited: a
+    /// driver bug, reported rather than waited on forever.
+    #[error("the runtime stalled without exiting")]
+    Stalled,
+    /// The driver misused the machine (a bug in the driver), reported
+    /// rather than ignored.
+    #[error("the driver misused the runtime machine: {0}")]
+    Misuse(RuntimeError),
+    /// A driver thread could not be started.
+    #[error("could not start a thread: {0}")]
+    Thread(std::io::Error),
+    /// The process could not listen for SIGTERM.
+    #[error("could not listen for SIGTERM: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Why an extension driver stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtensionRunError {
+    /// The environment is not a Lambda environment, or the driver could not
+    /// set itself up.
+    #[error(transparent)]
+    Setup(#[from] RunError),
+    /// The extension name is not a usable header value.
+    #[error("invalid extension name: {0}")]
+    Name(#[from] IdError),
+    /// The machine stopped on a fatal error.
+    #[error(transparent)]
+    Fatal(#[from] ExtensionError),
+    /// The driver misused the machine (a bug in the driver), reported
+    /// rather than ignored.
+    #[error("the driver misused the extension machine: {0}")]
+    Misuse(ExtensionError),
+    /// An error was reported with init/error or exit/error.
+    #[error("an error was reported to the platform")]
+    Reported,
+}
+
+/// The runtime's settings from the Lambda environment, read through
+/// `var` (`std::env::var(name).ok()` in a real process).
+pub fn runtime_config(var: impl Fn(&str) -> Option<String>) -> Result<RuntimeConfig, ConfigError> {
+    RuntimeConfig::from_env_values(
+        var("AWS_LAMBDA_RUNTIME_API").as_deref(),
+        var("AWS_LAMBDA_MAX_CONCURRENCY").as_deref(),
+    )
+}
+
+/// An extension's settings from the Lambda environment, read through `var`.
+pub fn extension_config(
+    var: impl Fn(&str) -> Option<String>,
+    name: &str,
+    events: &[EventType],
+) -> Result<ExtensionConfig, ExtensionRunError> {
+    let config = ExtensionConfig::from_env_values(
+        var("AWS_LAMBDA_RUNTIME_API").as_deref(),
+        var("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref(),
+        ExtensionName::new(name)?,
+        events,
+    );
+    config.map_err(|e| ExtensionRunError::Setup(RunError::Config(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_comes_from_the_lambda_variables() {
+        let lambda = |name: &str| match name {
+            "AWS_LAMBDA_RUNTIME_API" => Some("127.0.0.1:9001".to_owned()),
+            "AWS_LAMBDA_MAX_CONCURRENCY" => Some("4".to_owned()),
+            "AWS_LAMBDA_INITIALIZATION_TYPE" => Some("lambda-managed-instances".to_owned()),
+            _ => None,
+        };
+        assert_eq!(runtime_config(lambda).map(|c| c.mode.slots()), Ok(4));
+        let extension = extension_config(lambda, "x", &[EventType::Shutdown]).map(|c| c.managed_instances);
+        assert!(matches!(extension, Ok(true)));
+        assert_eq!(runtime_config(|_| None), Err(ConfigError::MissingApi));
+        assert!(matches!(extension_config(|_| None, "x", &[]), Err(ExtensionRunError::Setup(_))));
+        assert!(matches!(extension_config(lambda, "bad name", &[]), Err(ExtensionRunError::Name(_))));
+    }
+}
