@@ -56,6 +56,42 @@ pub enum ExtensionRunError {
     Reported,
 }
 
+/// How a runtime driver ends when its machine exits.
+pub fn runtime_exit(reason: crate::runtime::ExitReason) -> Result<(), RunError> {
+    match reason {
+        crate::runtime::ExitReason::InitErrorReported => Err(RunError::InitFailed),
+        crate::runtime::ExitReason::Fatal(error) => Err(RunError::Fatal(error)),
+    }
+}
+
+/// A runtime machine call's outcome, as a driver acts on it: a fatal error
+/// also comes back as the machine's `Exit` event, which ends the loop; any
+/// other error is the driver misusing the machine, reported as such.
+pub fn checked(result: Result<(), RuntimeError>) -> Result<(), RunError> {
+    match result {
+        Err(error) if !error.is_fatal() => Err(RunError::Misuse(error)),
+        _ => Ok(()),
+    }
+}
+
+/// The same for an extension machine call.
+pub fn checked_extension(result: Result<(), ExtensionError>) -> Result<(), ExtensionRunError> {
+    match result {
+        Err(error) if !error.is_fatal() => Err(ExtensionRunError::Misuse(error)),
+        _ => Ok(()),
+    }
+}
+
+/// How an extension driver ends when its machine exits.
+pub fn extension_exit(reason: crate::extension::ExitReason) -> Result<(), ExtensionRunError> {
+    use crate::extension::ExitReason;
+    match reason {
+        ExitReason::Shutdown => Ok(()),
+        ExitReason::InitErrorReported | ExitReason::ExitErrorReported => Err(ExtensionRunError::Reported),
+        ExitReason::Fatal(error) => Err(ExtensionRunError::Fatal(error)),
+    }
+}
+
 /// The runtime's settings from the Lambda environment, read through
 /// `var` (`std::env::var(name).ok()` in a real process).
 pub fn runtime_config(var: impl Fn(&str) -> Option<String>) -> Result<RuntimeConfig, ConfigError> {

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use lambda_sansio::context::{Context, HandlerError};
-use lambda_sansio::driver::RunError;
-use lambda_sansio::runtime::{ExitReason, Mode, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine};
+use lambda_sansio::driver::{checked, runtime_exit, RunError};
+use lambda_sansio::runtime::{Mode, RuntimeConfig, RuntimeEvent, RuntimeMachine};
 use lambda_sansio::{BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError};
 
 use crate::handler::{call, stream_frames, Chunks, Response};
@@ -86,23 +86,6 @@ fn answer(
         },
         Err(report) => machine.respond_error(&id, report),
     })
-}
-
-/// A machine call's outcome, as the driver acts on it: a fatal error also
-/// comes back as the machine's `Exit` event, which ends the loop; any other
-/// error is the driver misusing the machine, a bug reported as such.
-fn checked(result: Result<(), RuntimeError>) -> Result<(), RunError> {
-    match result {
-        Err(error) if !error.is_fatal() => Err(RunError::Misuse(error)),
-        _ => Ok(()),
-    }
-}
-
-fn exit_result(reason: ExitReason) -> Result<(), RunError> {
-    match reason {
-        ExitReason::InitErrorReported => Err(RunError::InitFailed),
-        ExitReason::Fatal(error) => Err(RunError::Fatal(error)),
-    }
 }
 
 fn log_event(event: &RuntimeEvent) {
@@ -194,7 +177,7 @@ where
                     let result = call(handler, invocation.payload, &context);
                     answer(&mut machine, &mut streams, invocation.request_id, result)?;
                 }
-                RuntimeEvent::Exit(reason) => return exit_result(reason),
+                RuntimeEvent::Exit(reason) => return runtime_exit(reason),
                 other => log_event(&other),
             }
         } else if let Some(due) = machine.poll_timeout() {
@@ -281,7 +264,7 @@ where
                     jobs.send((invocation.request_id, invocation.payload, context))
                         .map_err(|_| RunError::Stalled)?;
                 }
-                RuntimeEvent::Exit(reason) => return exit_result(reason),
+                RuntimeEvent::Exit(reason) => return runtime_exit(reason),
                 other => log_event(&other),
             }
             continue;
@@ -308,5 +291,5 @@ where
             Input::Done(id, result) => answer(&mut machine, &mut streams, id, result)?,
         }
     }
-    machine.exit_reason().cloned().map_or(Ok(()), exit_result)
+    machine.exit_reason().cloned().map_or(Ok(()), runtime_exit)
 }

@@ -7,15 +7,15 @@ use std::time::Instant;
 
 use lambda_sansio::context::HandlerError;
 use lambda_sansio::extension::{
-    EventType, ExitReason, ExtensionConfig, ExtensionError, ExtensionEvent, ExtensionMachine, InvokeEvent,
-    ShutdownEvent, SubscriptionRefusal,
+    EventType, ExtensionConfig, ExtensionEvent, ExtensionMachine, InvokeEvent, ShutdownEvent,
+    SubscriptionRefusal,
 };
 use lambda_sansio::runtime::ConfigError;
 use lambda_sansio::telemetry::Subscription;
 use lambda_sansio::{ApiAddress, ExtensionName};
 
 use crate::client::{Client, MAX_EVENT};
-use lambda_sansio::driver::{ExtensionRunError, RunError};
+use lambda_sansio::driver::{checked_extension, extension_exit, ExtensionRunError, RunError};
 
 /// What the extension is told.
 #[derive(Debug, Clone)]
@@ -87,7 +87,7 @@ impl Extension {
                     eprintln!("lambda-sansio: {unavailable}");
                     continue;
                 }
-                ExtensionEvent::Exit(reason) => return exit(reason),
+                ExtensionEvent::Exit(reason) => return extension_exit(reason),
             };
             machine.done(outcome.map_err(|HandlerError(report)| report))?;
         }
@@ -123,7 +123,7 @@ pub(crate) async fn step(
             Ok(response) => machine.handle_response(out.token, response),
             Err(error) => machine.handle_transport_error(out.token, error, Instant::now()),
         };
-        return checked(result).map(|()| true);
+        return checked_extension(result).map(|()| true);
     }
     if let Some(due) = machine.poll_timeout() {
         tokio::time::sleep_until(due.into()).await;
@@ -131,20 +131,4 @@ pub(crate) async fn step(
         return Ok(true);
     }
     Ok(false)
-}
-
-/// See [`step`]: a fatal error is also the machine's `Exit` event.
-fn checked(result: Result<(), ExtensionError>) -> Result<(), ExtensionRunError> {
-    match result {
-        Err(error) if !error.is_fatal() => Err(ExtensionRunError::Misuse(error)),
-        _ => Ok(()),
-    }
-}
-
-fn exit(reason: ExitReason) -> Result<(), ExtensionRunError> {
-    match reason {
-        ExitReason::Shutdown => Ok(()),
-        ExitReason::InitErrorReported | ExitReason::ExitErrorReported => Err(ExtensionRunError::Reported),
-        ExitReason::Fatal(error) => Err(ExtensionRunError::Fatal(error)),
-    }
 }

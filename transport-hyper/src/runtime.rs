@@ -8,8 +8,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::HeaderValue;
 use lambda_sansio::context::{panic_report, Context, HandlerError, PANIC_ERROR_TYPE};
-use lambda_sansio::driver::RunError;
-use lambda_sansio::runtime::{ExitReason, RuntimeConfig, RuntimeError, RuntimeEvent, RuntimeMachine};
+use lambda_sansio::driver::{checked, runtime_exit, RunError};
+use lambda_sansio::runtime::{RuntimeConfig, RuntimeEvent, RuntimeMachine};
 use lambda_sansio::{BodyMode, ErrorReport, RequestId, Token, TransportError};
 use tokio::sync::mpsc;
 
@@ -98,23 +98,6 @@ enum Input {
     Done(RequestId, Result<Response, ErrorReport>),
 }
 
-fn exit_result(reason: ExitReason) -> Result<(), RunError> {
-    match reason {
-        ExitReason::InitErrorReported => Err(RunError::InitFailed),
-        ExitReason::Fatal(error) => Err(RunError::Fatal(error)),
-    }
-}
-
-/// A machine call's outcome, as the driver acts on it: a fatal error also
-/// comes back as the machine's `Exit` event, which ends the loop; any other
-/// error is the driver misusing the machine, a bug reported as such.
-fn checked(result: Result<(), RuntimeError>) -> Result<(), RunError> {
-    match result {
-        Err(error) if !error.is_fatal() => Err(RunError::Misuse(error)),
-        _ => Ok(()),
-    }
-}
-
 /// The driver loop. It drains the machine in a fixed order, one item per
 /// turn: a request to send (on its slot's connection, as a task), else an
 /// event to act on (an invocation runs as a task), else it waits for what
@@ -179,7 +162,7 @@ where
                         let _ = inputs.send(Input::Done(id, result));
                     });
                 }
-                RuntimeEvent::Exit(reason) => return exit_result(reason),
+                RuntimeEvent::Exit(reason) => return runtime_exit(reason),
                 RuntimeEvent::Rejected { request_id, status, server, .. } => {
                     eprintln!("lambda-sansio: answer to {request_id} refused with {status}: {server}");
                 }
