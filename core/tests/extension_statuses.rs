@@ -245,8 +245,9 @@ fn by_default_the_machine_subscribes_and_finishes_init_itself() {
     let config = ExtensionConfig { subscription: Some(subscription()), ..config(&[EventType::Invoke]) };
     let mut m = ExtensionMachine::new(config);
     assert!(matches!(send(&mut m), ParsedCall::Register { .. }));
-    m.handle_response(Token(0), answer(200, &[("lambda-extension-identifier", ID)], "")).unwrap();
-    assert!(m.register_info().is_some());
+    let info = r#"{"functionName":"f","accountId":"123"}"#;
+    m.handle_response(Token(0), answer(200, &[("lambda-extension-identifier", ID)], info)).unwrap();
+    assert_eq!(m.register_info().and_then(|i| i.function_name.as_deref()), Some("f"));
     assert!(matches!(send(&mut m), ParsedCall::Subscribe { .. }), "subscribes without being asked");
     m.handle_response(Token(0), answer(200, &[], "OK")).unwrap();
     assert_eq!(send(&mut m), ParsedCall::EventNext { extension_id: ID.into() }, "then finishes init");
@@ -340,6 +341,15 @@ fn error_report_refused_is_fatal() {
     let error = m.handle_response(Token(0), error_answer(403, "Extension.MissingHeader")).unwrap_err();
     assert!(matches!(error, ExtensionError::Status { call: Call::ExtensionInitError, status: 403, .. }));
     assert_fatal_and_sticky(&mut m, &error);
+    // The same for exit/error, after an event.
+    let mut m = ready(&[EventType::Invoke]);
+    m.handle_response(Token(0), answer(200, &[], r#"{"eventType":"INVOKE","requestId":"r"}"#)).unwrap();
+    m.poll_event();
+    m.done(Err(ErrorReport::new("Extension.X", "m"))).unwrap();
+    send(&mut m);
+    let error = m.handle_response(Token(0), error_answer(500, "x")).unwrap_err();
+    assert!(matches!(error, ExtensionError::Status { call: Call::ExtensionExitError, status: 500, .. }));
+    assert_fatal_and_sticky(&mut m, &error);
 }
 
 #[test]
@@ -377,6 +387,12 @@ fn misuse_is_a_typed_error_that_changes_nothing() {
     );
     m.handle_timeout(Instant::now());
     assert!(m.poll_request().is_none(), "a spurious wake-up sends nothing twice");
+    let reset = || TransportError::new(TransportErrorKind::Reset, "x");
+    assert_eq!(
+        m.handle_transport_error(Token(1), reset(), Instant::now()),
+        Err(ExtensionError::UnexpectedResponse(Token(1))),
+        "a failure on a connection the machine does not use"
+    );
     assert_eq!(m.exit(), Err(ExtensionError::NotAllowed { action: "exit", state: "registering" }));
     m.handle_response(Token(0), answer(200, &[("lambda-extension-identifier", ID)], "")).unwrap();
     assert_eq!(m.event_done(), Err(ExtensionError::NotAllowed { action: "event_done", state: "registered" }));

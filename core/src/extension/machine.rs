@@ -236,11 +236,6 @@ impl ExtensionMachine {
         }
     }
 
-    /// Whether [`poll_event`](Self::poll_event) has something to return.
-    pub fn has_event(&self) -> bool {
-        !self.events.is_empty()
-    }
-
     /// The next event for the host, if any.
     pub fn poll_event(&mut self) -> Option<ExtensionEvent> {
         self.events.pop_front()
