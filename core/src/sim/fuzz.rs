@@ -8,8 +8,9 @@
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
+use super::config::{Faults, SimConfig};
 use super::properties_impl::{properties, Kind};
-use super::world::{Action, Faults, SimConfig, World};
+use super::world::{Action, World};
 use crate::extension::{EventType, ExtensionConfig, ExtensionMachine, LifecycleEvent};
 use crate::platform::{ConnId, PlatformConfig, PlatformMachine};
 use crate::runtime::{requests, Invocation, Mode, RuntimeConfig, RuntimeEvent, RuntimeMachine};

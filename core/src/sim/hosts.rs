@@ -4,7 +4,8 @@
 
 use bytes::Bytes;
 
-use super::world::{address, Bug, SimConfig, Violation, World, BUG_TOKEN, RUNTIME};
+use super::config::{Bug, SimConfig};
+use super::world::{address, Violation, World, BUG_TOKEN, RUNTIME};
 use crate::extension::{
     requests as ext_requests, ExitReason as ExtExit, ExtensionError, ExtensionEvent, ShutdownReason,
 };

@@ -14,12 +14,14 @@
 //! the stateright model, the `sim` fuzz target and its corpus replay; the
 //! properties in [`properties`] are checked after every step.
 
+mod config;
 pub mod fuzz;
 mod hosts;
 mod properties_impl;
 mod wire;
 mod world;
 
+pub use config::{Bug, Faults, SimConfig};
 pub use properties_impl::{properties, Kind, Property};
 pub use wire::{WireRequest, WireResponse};
-pub use world::{Action, Bug, Conn, Faults, SimConfig, Violation, World};
+pub use world::{Action, Conn, Violation, World};

@@ -1,6 +1,7 @@
 //! The protocol properties, as plain functions over a [`World`].
 
-use super::world::{SimConfig, Violation, World};
+use super::config::SimConfig;
+use super::world::{Violation, World};
 
 /// Whether a property must hold in every state or be reached in some.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
