@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use lambda_sansio::platform::{ConnId, UnreadableBody};
+use lambda_sansio::platform::{body_read_limit, ConnId, UnreadableBody};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -28,11 +28,9 @@ use super::faults::{Fault, FaultRule};
 pub const INVOKE_PATH: &str = "/2015-03-31/functions/function/invocations";
 /// Largest invoke payload (the synchronous invoke limit).
 const MAX_INVOKE: usize = 6 * 1024 * 1024;
-/// Largest buffered API request body read. Above the platform's own 6 MiB
-/// limit, so the platform machine answers the 413 for answers in between.
-const MAX_API_BODY: usize = 8 * 1024 * 1024;
-/// Largest streamed answer read into memory.
-const MAX_STREAMED_BODY: usize = 64 * 1024 * 1024;
+/// Most of a streamed answer the emulator holds in memory (Lambda takes up
+/// to 200 MB); beyond it the answer is refused as too large.
+const MAX_STREAMED_IN_MEMORY: usize = 64 * 1024 * 1024;
 
 type ResponseBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -181,11 +179,7 @@ const DRAIN_TIME: Duration = Duration::from_secs(5);
 /// Reads a request whole (bounded), merging trailers into the head so the
 /// platform sees a streamed answer's error trailers.
 async fn read_api_request(request: Request<Incoming>) -> ReadRequest {
-    let streamed = request
-        .headers()
-        .get("lambda-runtime-function-response-mode")
-        .is_some_and(|mode| mode.as_bytes().eq_ignore_ascii_case(b"streaming"));
-    let limit = if streamed { MAX_STREAMED_BODY } else { MAX_API_BODY };
+    let limit = body_read_limit(request.headers()).min(MAX_STREAMED_IN_MEMORY);
     let (mut parts, mut body) = request.into_parts();
     match read_body(&mut body, limit).await {
         Ok((data, trailers)) => {

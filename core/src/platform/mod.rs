@@ -12,4 +12,4 @@ pub mod telemetry;
 pub use event::{InitFailure, Outcome, PlatformEvent};
 pub use machine::{ConnId, NewInvocation, PlatformConfig, PlatformError, PlatformMachine};
 pub use route::Route;
-pub use runtime_api::{UnreadableBody, TRUNCATED_RESPONSE};
+pub use runtime_api::{body_read_limit, UnreadableBody, MAX_STREAMED_RESPONSE, TRUNCATED_RESPONSE};

@@ -51,6 +51,26 @@ impl UnreadableBody {
     }
 }
 
+/// Largest streamed response the platform takes (200 MB).
+pub const MAX_STREAMED_RESPONSE: usize = 200 * 1000 * 1000;
+
+/// How much of a request's body a server in front of the platform machine
+/// should read before refusing it as too large: a streamed response (by its
+/// `Lambda-Runtime-Function-Response-Mode` header) up to
+/// [`MAX_STREAMED_RESPONSE`]; any other body up to 8 MiB, above the 6 MiB +
+/// 100 B of a buffered response so that the machine itself answers `413`
+/// to the sizes in between.
+pub fn body_read_limit(headers: &http::HeaderMap) -> usize {
+    let streamed = headers
+        .get(headers::RESPONSE_MODE)
+        .is_some_and(|mode| mode.as_bytes().eq_ignore_ascii_case(b"streaming"));
+    if streamed {
+        MAX_STREAMED_RESPONSE
+    } else {
+        8 * 1024 * 1024
+    }
+}
+
 /// The error type the platform records for an answer whose body ended early.
 pub const TRUNCATED_RESPONSE: &str = "Runtime.TruncatedResponse";
 
