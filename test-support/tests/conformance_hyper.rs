@@ -96,10 +96,9 @@ impl Driver for Hyper {
             runtime().block_on(async move {
                 let listener = TelemetryListener::bind(0).await.unwrap();
                 send.send(listener.destination().unwrap()).unwrap();
-                let mut batches = listener.spawn();
-                while let Some(batch) = batches.recv().await {
-                    sink.lock().unwrap().extend(batch);
-                }
+                listener.spawn(move |batch| sink.lock().unwrap().extend(batch));
+                // Keep the runtime (and so the listener) alive.
+                std::future::pending::<()>().await;
             });
         });
         (receive.recv().unwrap(), records)

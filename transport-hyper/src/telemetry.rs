@@ -11,8 +11,8 @@ use hyper_util::rt::TokioIo;
 use lambda_sansio::telemetry::{
     receive_batch, sandbox_address, too_large, Subscription, TelemetryRecord, MAX_BATCH_BYTES,
 };
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 /// The host name Lambda gives the execution environment.
 pub const SANDBOX_HOST: &str = Subscription::SANDBOX_HOST;
@@ -40,16 +40,21 @@ impl TelemetryListener {
         Ok(format!("http://{SANDBOX_HOST}:{}/telemetry", self.listener.local_addr()?.port()))
     }
 
-    /// Serves in a background task; each batch that decodes is sent to the
-    /// returned channel (a malformed one is answered 400).
-    pub fn spawn(self) -> mpsc::UnboundedReceiver<Vec<TelemetryRecord>> {
-        let (batches, received) = mpsc::unbounded_channel();
+    /// Serves in a background task, calling `on_batch` for each batch that
+    /// decodes, one batch at a time, before the platform is answered `200`:
+    /// once the platform has its answer, the batch has been handled (a
+    /// malformed one is answered 400 and dropped).
+    pub fn spawn<F>(self, on_batch: F)
+    where
+        F: FnMut(Vec<TelemetryRecord>) + Send + 'static,
+    {
+        let on_batch = Arc::new(Mutex::new(on_batch));
         tokio::spawn(async move {
             while let Ok((stream, _)) = self.listener.accept().await {
-                let batches = batches.clone();
+                let on_batch = Arc::clone(&on_batch);
                 tokio::spawn(async move {
                     let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                        let batches = batches.clone();
+                        let on_batch = Arc::clone(&on_batch);
                         async move {
                             let (parts, body) = request.into_parts();
                             let declared = body.size_hint().exact().and_then(|n| usize::try_from(n).ok());
@@ -63,7 +68,8 @@ impl TelemetryListener {
                             };
                             let status = answer.status;
                             if status.is_success() {
-                                let _ = batches.send(answer.records);
+                                let mut on_batch = on_batch.lock().unwrap_or_else(PoisonError::into_inner);
+                                (*on_batch)(answer.records);
                             }
                             let mut response = Response::new(Full::new(Bytes::new()));
                             *response.status_mut() = status;
@@ -76,6 +82,5 @@ impl TelemetryListener {
                 });
             }
         });
-        received
     }
 }
