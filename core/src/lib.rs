@@ -97,26 +97,27 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
-pub mod address;
+mod address;
 mod attempt;
 mod base64;
 pub mod context;
 pub mod driver;
-pub mod exchange;
+mod exchange;
 pub mod extension;
 pub mod headers;
-pub mod ids;
+mod ids;
 pub mod platform;
-pub mod report;
-pub mod retry;
+mod report;
+mod retry;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod telemetry;
-pub mod wire;
+mod wire;
 
 pub use address::{AddressError, ApiAddress};
 pub use exchange::{BodyMode, Call, Outbound, Token, TransportError, TransportErrorKind};
-pub use ids::{DeadlineMs, ExtensionId, ExtensionName, IdError, InvocationId, RequestId};
-pub use report::{ErrorReport, ServerError};
+pub use ids::{DeadlineMs, ExtensionId, ExtensionName, IdError, InvocationId, RequestId, MAX_ID_LEN};
+pub use report::{ErrorReport, ServerError, MAX_XRAY_CAUSE_LEN};
 pub use retry::RetryPolicy;
+pub use wire::BuildError;
