@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::HeaderValue;
-use lambda_sansio::context::{panic_report, Context, HandlerError, PANIC_ERROR_TYPE};
+use lambda_sansio::context::{panic_report, Context, HandlerError};
 use lambda_sansio::driver::{checked, runtime_exit, RunError};
-use lambda_sansio::runtime::{RuntimeConfig, RuntimeEvent, RuntimeMachine};
-use lambda_sansio::{BodyMode, ErrorReport, RequestId, Token, TransportError};
+use lambda_sansio::runtime::{Mode, RuntimeConfig, RuntimeEvent, RuntimeMachine};
+use lambda_sansio::{BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError};
 use tokio::sync::mpsc;
 
 use crate::client::{Chunks, Client, MAX_EVENT};
@@ -99,45 +99,30 @@ enum Input {
 }
 
 /// The driver loop. It drains the machine in a fixed order, one item per
-/// turn: a request to send (on its slot's connection, as a task), else an
-/// event to act on (an invocation runs as a task), else it waits for what
+/// turn: a request to send, else an event to act on, else it waits for what
 /// the machine waits for: an exchange or handler finishing, or the instant
-/// of `poll_timeout`, whichever comes first.
+/// of `poll_timeout`, whichever comes first. In classic mode (one
+/// invocation at a time) exchanges and the handler run inline, so an
+/// invocation costs no task; in concurrent mode each runs as a task.
 async fn drive<F, Fut>(mut machine: RuntimeMachine, handler: Arc<F>) -> Result<(), RunError>
 where
     F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response, HandlerError>> + Send + 'static,
 {
+    let inline = machine.mode() == Mode::Classic;
     let exports_trace = machine.mode().exports_trace_id_env();
-    // Streamed answers' chunks, under the token their request goes out on.
-    let mut streams: Vec<Option<Chunks>> = (0..machine.mode().slots()).map(|_| None).collect();
-    let mut clients: Vec<Option<Client>> = (0..machine.mode().slots()).map(|_| None).collect();
+    let mut slots = Slots::new(machine.mode().slots());
     let (inputs, mut pending) = mpsc::unbounded_channel::<Input>();
     loop {
         if let Some(out) = machine.poll_request() {
-            let slot = usize::from(out.token.0);
-            let authority = out.request.uri().authority().map_or("", |a| a.as_str()).to_owned();
-            let mut client = clients
-                .get_mut(slot)
-                .and_then(Option::take)
-                .unwrap_or_else(|| Client::new(authority, MAX_EVENT));
-            let inputs = inputs.clone();
-            let stream = match out.body {
-                BodyMode::Streamed => streams.get_mut(slot).and_then(Option::take),
-                BodyMode::Buffered => None,
-            };
-            tokio::spawn(async move {
-                let result = match (out.body, stream) {
-                    (BodyMode::Streamed, Some(chunks)) => client.send_streaming(out.request, chunks).await,
-                    (BodyMode::Streamed, None) => {
-                        let (_, empty) = tokio::sync::mpsc::channel(1);
-                        client.send_streaming(out.request, empty).await
-                    }
-                    (BodyMode::Buffered, _) => client.send(out.request).await,
-                };
+            let work = exchange(slots.client_for(&out), slots.stream_for(&out), out);
+            if inline {
+                slots.feed(&mut machine, work.await)?;
+            } else {
+                let inputs = inputs.clone();
                 // The loop is gone only when the runtime has stopped.
-                let _ = inputs.send(Input::Io(out.token, client, result));
-            });
+                tokio::spawn(async move { inputs.send(work.await) });
+            }
             continue;
         }
         if let Some(event) = machine.poll_event() {
@@ -147,34 +132,16 @@ where
                         set_trace_env(invocation.trace_id.as_deref());
                     }
                     let context = Context::of(&invocation);
-                    let id = invocation.request_id;
-                    let run = tokio::spawn(handler(invocation.payload, context));
-                    let inputs = inputs.clone();
-                    tokio::spawn(async move {
-                        let result = match run.await {
-                            Ok(Ok(body)) => Ok(body),
-                            Ok(Err(HandlerError(report))) => Err(report),
-                            Err(join) => Err(match join.try_into_panic() {
-                                Ok(payload) => panic_report(payload.as_ref()),
-                                Err(_) => ErrorReport::new(PANIC_ERROR_TYPE, "the handler was cancelled"),
-                            }),
-                        };
-                        let _ = inputs.send(Input::Done(id, result));
-                    });
+                    let work = invoke(handler(invocation.payload, context), invocation.request_id);
+                    if inline {
+                        slots.feed(&mut machine, work.await)?;
+                    } else {
+                        let inputs = inputs.clone();
+                        tokio::spawn(async move { inputs.send(work.await) });
+                    }
                 }
                 RuntimeEvent::Exit(reason) => return runtime_exit(reason),
-                RuntimeEvent::Rejected { request_id, status, server, .. } => {
-                    eprintln!("lambda-sansio: answer to {request_id} refused with {status}: {server}");
-                }
-                RuntimeEvent::StreamLost { request_id, error } => {
-                    eprintln!("lambda-sansio: streamed answer to {request_id} lost: {error}");
-                }
-                RuntimeEvent::InvocationUnreadable { request_id, error } => {
-                    eprintln!(
-                        "lambda-sansio: invocation {request_id} could not be read ({error}); reported as an error"
-                    );
-                }
-                RuntimeEvent::Answered { .. } => {}
+                other => log_event(&other),
             }
             continue;
         }
@@ -187,32 +154,124 @@ where
             }
         };
         let Some(input) = input else { return Err(RunError::Stalled) };
+        slots.feed(&mut machine, input)?;
+    }
+}
+
+/// What each slot holds between its requests: its connection, and the
+/// chunks of a streamed answer until its request goes out.
+struct Slots {
+    clients: Vec<Option<Client>>,
+    streams: Vec<Option<Chunks>>,
+}
+
+impl Slots {
+    fn new(count: u16) -> Self {
+        Self { clients: (0..count).map(|_| None).collect(), streams: (0..count).map(|_| None).collect() }
+    }
+
+    fn client_for(&mut self, out: &Outbound) -> Client {
+        let authority = out.request.uri().authority().map_or("", |a| a.as_str()).to_owned();
+        self.clients
+            .get_mut(usize::from(out.token.0))
+            .and_then(Option::take)
+            .unwrap_or_else(|| Client::new(authority, MAX_EVENT))
+    }
+
+    fn stream_for(&mut self, out: &Outbound) -> Option<Chunks> {
+        match out.body {
+            BodyMode::Streamed => self.streams.get_mut(usize::from(out.token.0)).and_then(Option::take),
+            BodyMode::Buffered => None,
+        }
+    }
+
+    /// Hands what finished to the machine.
+    fn feed(&mut self, machine: &mut RuntimeMachine, input: Input) -> Result<(), RunError> {
         match input {
             Input::Io(token, client, result) => {
-                if let Some(slot) = clients.get_mut(usize::from(token.0)) {
+                if let Some(slot) = self.clients.get_mut(usize::from(token.0)) {
                     *slot = Some(client);
                 }
                 checked(match result {
                     Ok(response) => machine.handle_response(token, response),
                     Err(error) => machine.handle_transport_error(token, error, Instant::now()),
-                })?;
+                })
             }
-            Input::Done(id, Ok(Response::Buffered(body))) => checked(machine.respond(&id, body))?,
+            Input::Done(id, Ok(Response::Buffered(body))) => checked(machine.respond(&id, body)),
             Input::Done(id, Ok(Response::Typed { content_type, body })) => {
-                checked(machine.respond_with_content_type(&id, body, Some(content_type)))?;
+                checked(machine.respond_with_content_type(&id, body, Some(content_type)))
             }
             Input::Done(id, Ok(Response::Streamed { content_type, chunks })) => {
-                match machine.respond_streaming(&id, content_type) {
-                    Ok(token) => {
-                        if let Some(kept) = streams.get_mut(usize::from(token.0)) {
-                            *kept = Some(chunks);
-                        }
-                    }
-                    Err(error) => checked(Err(error))?,
+                let token = machine.respond_streaming(&id, content_type);
+                if let Some(kept) = token.as_ref().ok().and_then(|t| self.streams.get_mut(usize::from(t.0))) {
+                    *kept = Some(chunks);
                 }
+                checked(token.map(|_| ()))
             }
-            Input::Done(id, Err(report)) => checked(machine.respond_error(&id, report))?,
+            Input::Done(id, Err(report)) => checked(machine.respond_error(&id, report)),
         }
+    }
+}
+
+/// Sends `out` on `client` (streaming `stream` when it is a streamed answer).
+async fn exchange(mut client: Client, stream: Option<Chunks>, out: Outbound) -> Input {
+    let result = match (out.body, stream) {
+        (BodyMode::Streamed, Some(chunks)) => client.send_streaming(out.request, chunks).await,
+        (BodyMode::Streamed, None) => {
+            let (_, empty) = tokio::sync::mpsc::channel(1);
+            client.send_streaming(out.request, empty).await
+        }
+        (BodyMode::Buffered, _) => client.send(out.request).await,
+    };
+    Input::Io(out.token, client, result)
+}
+
+/// Runs a handler's future for invocation `id`; a panic becomes its report.
+async fn invoke<Fut>(call: Fut, id: RequestId) -> Input
+where
+    Fut: Future<Output = Result<Response, HandlerError>>,
+{
+    let result = match CatchUnwind(Box::pin(call)).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(HandlerError(report))) => Err(report),
+        Err(payload) => Err(panic_report(payload.as_ref())),
+    };
+    Input::Done(id, result)
+}
+
+/// A future that turns a panic while polling into an `Err` with its payload.
+struct CatchUnwind<Fut>(std::pin::Pin<Box<Fut>>);
+
+impl<Fut: Future> Future for CatchUnwind<Fut> {
+    type Output = Result<Fut::Output, Box<dyn std::any::Any + Send>>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(output)) => std::task::Poll::Ready(Ok(output)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(payload) => std::task::Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+fn log_event(event: &RuntimeEvent) {
+    match event {
+        RuntimeEvent::Rejected { request_id, status, server, .. } => {
+            eprintln!("lambda-sansio: answer to {request_id} refused with {status}: {server}");
+        }
+        RuntimeEvent::StreamLost { request_id, error } => {
+            eprintln!("lambda-sansio: streamed answer to {request_id} lost: {error}");
+        }
+        RuntimeEvent::InvocationUnreadable { request_id, error } => {
+            eprintln!(
+                "lambda-sansio: invocation {request_id} could not be read ({error}); reported as an error"
+            );
+        }
+        _ => {}
     }
 }
 
