@@ -370,6 +370,10 @@ impl Actor {
     }
 
     fn report(&mut self, request_id: &RequestId, status: &'static str) {
+        // Measuring memory reads /proc: only for someone who will read it.
+        if !self.subscribers.iter().any(|(categories, _)| categories.contains(&RecordCategory::Platform)) {
+            return;
+        }
         let started = self.waiters.get(request_id).and_then(|w| w.started);
         let metrics = records::InvocationMetrics {
             status,

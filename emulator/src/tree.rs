@@ -5,10 +5,39 @@
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
-/// Every live descendant of `root` (children, their children, …), read from
-/// `/proc/*/stat`. Empty where `/proc` is absent (then only the process
-/// group is signalled).
+/// Every live descendant of `root` (children, their children, …), from
+/// each process's `/proc/PID/task/*/children`, or, where the kernel does not
+/// provide those files, from a scan of every `/proc/*/stat`. Empty where
+/// `/proc` is absent (then only the process group is signalled).
 pub(crate) fn descendants(root: Pid) -> Vec<Pid> {
+    match children_of(root) {
+        Some(children) => {
+            let mut found = children;
+            let mut index = 0;
+            while index < found.len() {
+                let more = children_of(found[index]).unwrap_or_default();
+                found.extend(more);
+                index += 1;
+            }
+            found
+        }
+        None => descendants_by_scan(root),
+    }
+}
+
+/// The children of `pid`, listed by the kernel per thread; `None` where
+/// `/proc/PID/task/*/children` does not exist.
+fn children_of(pid: Pid) -> Option<Vec<Pid>> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut children = Vec::new();
+    for task in tasks.flatten() {
+        let listed = std::fs::read_to_string(task.path().join("children")).ok()?;
+        children.extend(listed.split_whitespace().filter_map(|c| c.parse().ok()).map(Pid::from_raw));
+    }
+    Some(children)
+}
+
+fn descendants_by_scan(root: Pid) -> Vec<Pid> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     let parents: Vec<(Pid, Pid)> = entries
         .flatten()
@@ -70,6 +99,27 @@ mod tests {
     fn peak_memory_is_read_from_proc() {
         assert!(peak_rss_mb(std::process::id()) > 0, "this test process uses memory");
         assert_eq!(peak_rss_mb(u32::MAX), 0, "no such process");
+    }
+
+    #[test]
+    fn the_scan_and_the_children_files_agree() {
+        let mut shell =
+            std::process::Command::new("sh").args(["-c", "sleep 30 & wait"]).spawn().expect("sh runs");
+        let pid = Pid::from_raw(i32::try_from(shell.id()).expect("a pid fits"));
+        let mut found = Vec::new();
+        for _ in 0..200 {
+            found = descendants(pid);
+            if !found.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(found, descendants_by_scan(pid));
+        for child in &found {
+            let _ = kill(*child, Signal::SIGKILL);
+        }
+        let _ = shell.kill();
+        let _ = shell.wait();
     }
 
     #[test]

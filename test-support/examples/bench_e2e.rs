@@ -11,7 +11,8 @@
 //! on, as some servers do: a keep-alive client that does not acknowledge
 //! the head at once then waits for the delayed-ACK timer on every answer.
 //!
-//! For each function: invocations per second (sequential, 1 KiB payload),
+//! Rounds are interleaved across the functions. For each function:
+//! invocations per second (sequential, 1 KiB payload),
 //! CPU time per invocation of the function process (from
 //! `/proc/PID/task/*/schedstat`, in ns), time from exec to the first `next`,
 //! peak resident memory (`VmHWM`) and the binary's size. Each figure is the
@@ -159,11 +160,15 @@ async fn main() -> Result<(), String> {
         return Err("usage: bench_e2e [--invocations N] [--rounds R] [--split] NAME=PATH...".into());
     }
     let mut rows = Vec::new();
-    for (name, path) in &functions {
-        let mut samples = Vec::new();
-        for _ in 0..rounds {
+    // Rounds are interleaved (every function once per round, in turn), so a
+    // machine that drifts during the run weighs on every function alike.
+    let mut all: Vec<Vec<Sample>> = functions.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for ((_, path), samples) in functions.iter().zip(&mut all) {
             samples.push(measure(path, invocations, split).await?);
         }
+    }
+    for ((name, path), samples) in functions.iter().zip(all) {
         let size_kib = std::fs::metadata(path).map(|m| m.len() as f64 / 1024.0).unwrap_or(0.0);
         rows.push((
             name.clone(),
