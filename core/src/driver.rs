@@ -56,6 +56,24 @@ pub enum ExtensionRunError {
     Reported,
 }
 
+/// The line a driver logs (on stderr) for a runtime event that needs no
+/// action but should not pass unseen; `None` for the others.
+pub fn runtime_event_line(event: &crate::runtime::RuntimeEvent) -> Option<String> {
+    use crate::runtime::RuntimeEvent;
+    match event {
+        RuntimeEvent::Rejected { request_id, status, server, .. } => {
+            Some(format!("lambda-sansio: the answer to {request_id} was refused with {status}: {server}"))
+        }
+        RuntimeEvent::StreamLost { request_id, error } => {
+            Some(format!("lambda-sansio: the streamed answer to {request_id} was lost: {error}"))
+        }
+        RuntimeEvent::InvocationUnreadable { request_id, error } => Some(format!(
+            "lambda-sansio: invocation {request_id} could not be read ({error}); it was reported as an error"
+        )),
+        _ => None,
+    }
+}
+
 /// How a runtime driver ends when its machine exits.
 pub fn runtime_exit(reason: crate::runtime::ExitReason) -> Result<(), RunError> {
     match reason {

@@ -89,19 +89,8 @@ fn answer(
 }
 
 fn log_event(event: &RuntimeEvent) {
-    match event {
-        RuntimeEvent::Rejected { request_id, status, server, .. } => {
-            eprintln!("lambda-sansio: answer to {request_id} refused with {status}: {server}");
-        }
-        RuntimeEvent::StreamLost { request_id, error } => {
-            eprintln!("lambda-sansio: streamed answer to {request_id} lost: {error}");
-        }
-        RuntimeEvent::InvocationUnreadable { request_id, error } => {
-            eprintln!(
-                "lambda-sansio: invocation {request_id} could not be read ({error}); reported as an error"
-            );
-        }
-        _ => {}
+    if let Some(line) = lambda_sansio::driver::runtime_event_line(event) {
+        eprintln!("{line}");
     }
 }
 
