@@ -1,38 +1,55 @@
-//! `bootstrap`: a custom runtime that runs `_HANDLER` as a shell command for
-//! each invocation, in `LAMBDA_TASK_ROOT`, with the event on its standard
-//! input. What it writes to standard output is the response; a non-zero exit
-//! reports an error (`Function.NonZeroExit`) and what it wrote to standard
-//! error goes to the function's logs. The invocation's request id, deadline
-//! and trace id are in `LAMBDA_REQUEST_ID`, `LAMBDA_DEADLINE_MS` and
-//! `_X_AMZN_TRACE_ID`.
-//!
-//! So `_HANDLER='python3 handler.py'`, `_HANDLER='./my-binary'` or
-//! `_HANDLER='jq .name'` are all functions.
+//! `bootstrap`: a Lambda custom runtime that runs a handler written in any
+//! language. See [`HELP`] for what it does and how it is configured.
 
-use std::io::{Read, Write};
+mod command;
+
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
-use std::time::UNIX_EPOCH;
+use std::process::ExitCode;
 
-use bytes::Bytes;
 use lambda_sansio::ErrorReport;
-use lambda_sansio_blocking::{report_init_error, run, Context, HandlerError};
+use lambda_sansio_blocking::{report_init_error, run};
 
-/// The largest response read from the handler (the buffered response limit).
-const MAX_RESPONSE: u64 = 6 * 1024 * 1024 + 100;
+const HELP: &str = "\
+bootstrap: a Lambda custom runtime that runs a handler written in any language.
+
+Put it at the root of the function (provided.al2023) and set the function's
+Handler setting (_HANDLER) to the command to run, for example
+  python3 handler.py      ./my-binary      jq .name
+
+Command mode (the default): for each invocation, _HANDLER runs as a shell
+command in LAMBDA_TASK_ROOT with the event on its standard input. What it
+writes to standard output is the response (at most 6 MiB); what it writes to
+standard error goes to the function's logs. A non-zero exit reports an
+error with the end of its standard error; printing a Lambda error object
+({\"errorType\": ..., \"errorMessage\": ...}) and exiting non-zero reports
+that error. The handler is stopped 100 ms before the invocation's deadline
+(reported as Function.Timeout), and nothing it started outlives it. It gets
+LAMBDA_REQUEST_ID, LAMBDA_DEADLINE_MS (epoch milliseconds) and
+_X_AMZN_TRACE_ID.
+
+With AWS_LAMBDA_MAX_CONCURRENCY (Lambda Managed Instances) that many
+invocations run at once.
+
+Environment: _HANDLER (required), LAMBDA_TASK_ROOT, AWS_LAMBDA_RUNTIME_API
+and the rest of what Lambda sets. Options: -h, --help.
+";
 
 fn main() -> ExitCode {
+    if std::env::args().skip(1).any(|arg| arg == "-h" || arg == "--help") {
+        #[allow(clippy::print_stdout)] // --help is read on standard output
+        {
+            print!("{HELP}");
+        }
+        return ExitCode::SUCCESS;
+    }
     let handler = std::env::var("_HANDLER").unwrap_or_default();
     if handler.trim().is_empty() {
-        let report =
-            ErrorReport::new("Runtime.NoHandler", "_HANDLER is not set: it names the command to run");
-        if let Err(error) = report_init_error(report) {
-            eprintln!("bootstrap: {error}");
-        }
+        let cause = "_HANDLER is not set or empty: set the function's Handler to the command to run (see bootstrap --help)";
+        init_failed(ErrorReport::new("Runtime.NoHandler", cause));
         return ExitCode::FAILURE;
     }
     let task_root = PathBuf::from(std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| ".".into()));
-    match run(move |payload, context| invoke(&handler, &task_root, &payload, context)) {
+    match run(move |payload, context| command::invoke(&handler, &task_root, &payload, context)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bootstrap: {error}");
@@ -41,47 +58,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn invoke(
-    handler: &str,
-    task_root: &PathBuf,
-    payload: &[u8],
-    context: &Context,
-) -> Result<Bytes, HandlerError> {
-    let deadline_ms = context
-        .deadline
-        .and_then(|d| d.duration_since(UNIX_EPOCH).ok())
-        .map_or_else(String::new, |d| d.as_millis().to_string());
-    let mut child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(handler)
-        .current_dir(task_root)
-        .env("LAMBDA_REQUEST_ID", context.request_id.as_str())
-        .env("LAMBDA_DEADLINE_MS", deadline_ms)
-        .env("_X_AMZN_TRACE_ID", context.trace_id.as_deref().unwrap_or_default())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    // Write the event from another thread so a handler that answers before
-    // reading all of its input cannot deadlock us.
-    let mut stdin = child.stdin.take();
-    let event = payload.to_vec();
-    let writer = std::thread::spawn(move || {
-        if let Some(stdin) = stdin.as_mut() {
-            let _ = stdin.write_all(&event);
-        }
-    });
-    let mut response = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        stdout.take(MAX_RESPONSE + 1).read_to_end(&mut response)?;
+/// Prints the cause of a failed init, then reports it to Lambda.
+fn init_failed(report: ErrorReport) {
+    eprintln!("bootstrap: init failed: {}", report.error_message);
+    if let Err(error) = report_init_error(report) {
+        eprintln!("bootstrap: the init error could not be reported either: {error}");
     }
-    let status = child.wait()?;
-    let _ = writer.join();
-    if !status.success() {
-        return Err(HandlerError::new(
-            "Function.NonZeroExit",
-            format!("the handler command failed: {status}"),
-        ));
-    }
-    Ok(Bytes::from(response))
 }

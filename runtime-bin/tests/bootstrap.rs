@@ -64,12 +64,14 @@ async fn the_handler_command_gets_the_event_and_the_lambda_environment() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_command_is_an_error_for_that_invocation_only() {
-    let emulator =
-        start(r#"read x; [ "$x" = '"ok"' ] && echo fine || exit 3"#, EmulatorConfig::default()).await;
+    let handler = r#"read x; [ "$x" = '"ok"' ] && echo fine || { echo "cannot handle $x" >&2; exit 3; }"#;
+    let emulator = start(handler, EmulatorConfig::default()).await;
     let outcome = invoke(&emulator, "\"bad\"").await;
     let InvokeOutcome::Error(error_type, body) = outcome else { panic!("{outcome:?}") };
     assert_eq!(error_type, "Function.NonZeroExit");
-    assert!(String::from_utf8_lossy(&body).contains("exit status: 3"));
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("exited with status 3"), "{body}");
+    assert!(body.contains("cannot handle \\\"bad\\\""), "the end of its stderr: {body}");
     assert_eq!(text(&invoke(&emulator, "\"ok\"\n").await), "fine\n");
 }
 
@@ -92,13 +94,53 @@ async fn without_a_handler_init_fails_and_invocations_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_slow_handler_times_out_and_the_next_invocation_gets_a_fresh_environment() {
-    let config = EmulatorConfig { timeout: Duration::from_millis(500), ..EmulatorConfig::default() };
-    let emulator = start(r#"read x; [ "$x" = '"slow"' ] && sleep 5; echo "done $x""#, config).await;
+async fn a_slow_handler_is_stopped_before_its_deadline_and_the_runtime_goes_on() {
+    let config = EmulatorConfig { timeout: Duration::from_millis(600), ..EmulatorConfig::default() };
+    let emulator = start(r#"read x; [ "$x" = '"slow"' ] && sleep 1000; echo "done $x""#, config).await;
     let first_pid = emulator.runtime_pid();
-    assert_eq!(invoke(&emulator, "\"slow\"\n").await, InvokeOutcome::TimedOut);
+    let outcome = invoke(&emulator, "\"slow\"\n").await;
+    let InvokeOutcome::Error(error_type, body) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(error_type, "Function.Timeout", "reported by the runtime, before the platform's deadline");
+    assert!(String::from_utf8_lossy(&body).contains("Task timed out after 0."), "{body:?}");
     assert_eq!(text(&invoke(&emulator, "\"fast\"\n").await), "done \"fast\"\n");
-    assert_ne!(emulator.runtime_pid(), first_pid, "the runtime was started again");
+    assert_eq!(emulator.runtime_pid(), first_pid, "the same runtime served on");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_a_handler_started_holds_its_answer_or_outlives_it() {
+    // A duration no other process uses, to find this sleep by.
+    let marker = format!("sleep 300.{}", std::process::id());
+    // The background sleep keeps stdout open; it must not hold the answer.
+    let handler = format!("cat; {marker} &");
+    let emulator = start(&handler, EmulatorConfig::default()).await;
+    assert_eq!(text(&invoke(&emulator, "\"quick\"").await), "\"quick\"");
+    let left = std::process::Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+    assert!(left.status.code() == Some(1), "pgrep found none: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_over_the_limit_is_a_size_error_and_a_handler_not_reading_its_event_is_answered() {
+    let handler = r#"[ "$(head -c 1)" = '"' ] && head -c 7000000 /dev/zero || echo ignored"#;
+    let emulator = start(handler, EmulatorConfig::default()).await;
+    let outcome = invoke(&emulator, "\"big\"").await;
+    let InvokeOutcome::Error(error_type, body) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(error_type, "Function.ResponseSizeTooLarge");
+    assert!(String::from_utf8_lossy(&body).contains("7000000 bytes"), "{body:?}");
+    // A 5 MB event to a handler that reads one byte of it.
+    let big_event = format!("[{}]", "1,".repeat(2_500_000) + "1");
+    let outcome = emulator.invoke(Bytes::from(big_event)).await.unwrap();
+    assert_eq!(text(&outcome), "ignored\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lambda_error_object_is_reported_as_is() {
+    let handler = r#"echo '{"errorType":"Function.OrderRejected","errorMessage":"no stock"}'; exit 1"#;
+    let emulator = start(handler, EmulatorConfig::default()).await;
+    let outcome = invoke(&emulator, "{}").await;
+    let InvokeOutcome::Error(error_type, body) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(error_type, "Function.OrderRejected");
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["errorMessage"], "no stock");
 }
 
 #[tokio::test(flavor = "multi_thread")]
