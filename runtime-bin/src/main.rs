@@ -2,6 +2,7 @@
 //! language. See [`HELP`] for what it does and how it is configured.
 
 mod command;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,8 +10,7 @@ use std::process::ExitCode;
 use lambda_sansio::ErrorReport;
 use lambda_sansio_blocking::{report_init_error, run};
 
-const HELP: &str = "\
-bootstrap: a Lambda custom runtime that runs a handler written in any language.
+const HELP: &str = r#"bootstrap: a Lambda custom runtime that runs a handler written in any language.
 
 Put it at the root of the function (provided.al2023) and set the function's
 Handler setting (_HANDLER) to the command to run, for example
@@ -21,18 +21,37 @@ command in LAMBDA_TASK_ROOT with the event on its standard input. What it
 writes to standard output is the response (at most 6 MiB); what it writes to
 standard error goes to the function's logs. A non-zero exit reports an
 error with the end of its standard error; printing a Lambda error object
-({\"errorType\": ..., \"errorMessage\": ...}) and exiting non-zero reports
+({"errorType": ..., "errorMessage": ...}) and exiting non-zero reports
 that error. The handler is stopped 100 ms before the invocation's deadline
 (reported as Function.Timeout), and nothing it started outlives it. It gets
 LAMBDA_REQUEST_ID, LAMBDA_DEADLINE_MS (epoch milliseconds) and
 _X_AMZN_TRACE_ID.
 
-With AWS_LAMBDA_MAX_CONCURRENCY (Lambda Managed Instances) that many
-invocations run at once.
+Worker mode (LAMBDA_SANSIO_MODE=worker): _HANDLER starts once, at init, as
+one long-lived process (so a Python or Node.js handler keeps its warm state
+and pays its start-up once). Protocol, one JSON object per line:
+  - when ready, the worker writes {"ready": true} on file descriptor 3
+    (exiting first, or taking over 10 s, fails init);
+  - each invocation arrives on its standard input:
+    {"requestId", "deadlineMs", "invokedFunctionArn", "traceId",
+     "clientContext", "identity", "tenantId", "event"} ("eventBase64"
+     instead of "event" when the event is not JSON);
+  - it answers on fd 3 with {"requestId", "response": <JSON>}, or
+    {"requestId", "responseBase64": "..."}, or
+    {"requestId", "error": {"errorType", "errorMessage"}};
+  - its standard output and error are its logs.
+Answers may come in any order. A worker that exits fails what is in flight
+and is started again; one that misses a deadline is killed (with its process
+group), the invocation reported as Function.Timeout, and started again.
 
-Environment: _HANDLER (required), LAMBDA_TASK_ROOT, AWS_LAMBDA_RUNTIME_API
-and the rest of what Lambda sets. Options: -h, --help.
-";
+With AWS_LAMBDA_MAX_CONCURRENCY (Lambda Managed Instances) that many
+invocations run at once: each its own command, or all in flight to the one
+worker (answers matched by requestId).
+
+Environment: _HANDLER (required), LAMBDA_SANSIO_MODE (command, the default,
+or worker), LAMBDA_TASK_ROOT, AWS_LAMBDA_RUNTIME_API and the rest of what
+Lambda sets. Options: -h, --help.
+"#;
 
 fn main() -> ExitCode {
     if std::env::args().skip(1).any(|arg| arg == "-h" || arg == "--help") {
@@ -49,7 +68,24 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let task_root = PathBuf::from(std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| ".".into()));
-    match run(move |payload, context| command::invoke(&handler, &task_root, &payload, context)) {
+    let served = match std::env::var("LAMBDA_SANSIO_MODE").as_deref().unwrap_or("command") {
+        "command" => run(move |payload, context| command::invoke(&handler, &task_root, &payload, context)),
+        "worker" => match worker::Worker::start(&handler, &task_root) {
+            Ok(worker) => run(move |payload, context| worker.invoke(&payload, context)),
+            Err(cause) => {
+                init_failed(ErrorReport::new("Runtime.WorkerFailed", cause));
+                return ExitCode::FAILURE;
+            }
+        },
+        other => {
+            let cause = format!(
+                "LAMBDA_SANSIO_MODE={other:?} is not a mode: use command or worker (see bootstrap --help)"
+            );
+            init_failed(ErrorReport::new("Runtime.BadMode", cause));
+            return ExitCode::FAILURE;
+        }
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("bootstrap: {error}");
