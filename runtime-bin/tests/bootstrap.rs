@@ -223,3 +223,20 @@ async fn shutdown_sends_sigterm_to_the_runtime_and_shutdown_to_the_extension() {
     let reason = tokio::task::spawn_blocking(move || extension.join().unwrap()).await.unwrap();
     assert_eq!(reason.as_deref(), Some("spindown"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_example_shell_command_is_a_function() {
+    let command = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("handlers").join("command.sh");
+    let emulator = start(&command.display().to_string(), EmulatorConfig::default()).await;
+    assert_eq!(text(&invoke(&emulator, r#"{"hello":"world"}"#).await), r#"{"HELLO":"WORLD"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_or_unrunnable_handler_is_an_error_that_says_so() {
+    let emulator = start("/nonexistent/handler", EmulatorConfig::default()).await;
+    let outcome = invoke(&emulator, "{}").await;
+    let InvokeOutcome::Error(error_type, body) = outcome else { panic!("{outcome:?}") };
+    assert_eq!(error_type, "Function.NonZeroExit");
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("status 127") && body.contains("not found"), "{body}");
+}
