@@ -50,7 +50,9 @@ worker (answers matched by requestId).
 
 Environment: _HANDLER (required), LAMBDA_SANSIO_MODE (command, the default,
 or worker), LAMBDA_TASK_ROOT, AWS_LAMBDA_RUNTIME_API and the rest of what
-Lambda sets. Options: -h, --help.
+Lambda sets. An AWS_LWA_* variable (Lambda Web Adapter) asks for web mode,
+which this version does not have: init then fails, saying so.
+Options: -h, --help.
 "#;
 
 fn main() -> ExitCode {
@@ -68,7 +70,10 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let task_root = PathBuf::from(std::env::var("LAMBDA_TASK_ROOT").unwrap_or_else(|_| ".".into()));
-    let served = match std::env::var("LAMBDA_SANSIO_MODE").as_deref().unwrap_or("command") {
+    let web_asked = std::env::vars().any(|(name, _)| name.starts_with("AWS_LWA_"));
+    let default_mode = if web_asked { "web" } else { "command" };
+    let mode = std::env::var("LAMBDA_SANSIO_MODE").unwrap_or_else(|_| default_mode.into());
+    let served = match mode.as_str() {
         "command" => run(move |payload, context| command::invoke(&handler, &task_root, &payload, context)),
         "worker" => match worker::Worker::start(&handler, &task_root) {
             Ok(worker) => run(move |payload, context| worker.invoke(&payload, context)),
@@ -77,6 +82,12 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
+        "web" => {
+            let cause = "web mode (LAMBDA_SANSIO_MODE=web, or an AWS_LWA_* variable) is not available in \
+                         this version of bootstrap: use command or worker (see bootstrap --help)";
+            init_failed(ErrorReport::new("Runtime.BadMode", cause));
+            return ExitCode::FAILURE;
+        }
         other => {
             let cause = format!(
                 "LAMBDA_SANSIO_MODE={other:?} is not a mode: use command or worker (see bootstrap --help)"

@@ -240,3 +240,16 @@ async fn a_missing_or_unrunnable_handler_is_an_error_that_says_so() {
     let body = String::from_utf8_lossy(&body);
     assert!(body.contains("status 127") && body.contains("not found"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_and_node_handlers_run_in_command_mode_too() {
+    for handler in [
+        r#"python3 -c "import json,sys; print(json.dumps({'echo': json.load(sys.stdin)}))""#,
+        r#"node -e "let d='';process.stdin.on('data',c=>d+=c).on('end',()=>console.log(JSON.stringify({echo: JSON.parse(d)})))""#,
+    ] {
+        let emulator = start(handler, EmulatorConfig::default()).await;
+        let answer: serde_json::Value =
+            serde_json::from_str(text(&invoke(&emulator, r#"{"n":7}"#).await).trim()).unwrap();
+        assert_eq!(answer["echo"]["n"], 7, "{handler}");
+    }
+}

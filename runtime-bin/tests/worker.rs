@@ -118,3 +118,47 @@ done"#;
     assert_eq!(error_type, "Function.Timeout");
     assert_eq!(json(&invoke(&emulator, "{}").await), "fine");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_answer_line_or_a_closed_answer_channel_fails_the_invocation_and_the_worker_restarts() {
+    // "big" gets a 20 MB answer line; "close" closes fd 3; anything else is answered.
+    let worker = r#"echo '{"ready":true}' >&3
+while read -r line; do
+  id=$(printf '%s' "$line" | sed 's/.*"requestId":"\([^"]*\)".*/\1/')
+  case "$line" in
+    *big*) printf '{"requestId":"%s","responseBase64":"' "$id" >&3; head -c 20000000 /dev/zero | tr '\0' A >&3; echo '"}' >&3 ;;
+    *close*) exec 3>&- ;;
+    *) echo "{\"requestId\":\"$id\",\"response\":\"fine\"}" >&3 ;;
+  esac
+done"#;
+    let emulator = start(worker, EmulatorConfig::default()).await;
+    for trouble in [r#""big""#, r#""close""#] {
+        let outcome = invoke(&emulator, trouble).await;
+        let InvokeOutcome::Error(error_type, _) = outcome else { panic!("{trouble}: {outcome:?}") };
+        assert_eq!(error_type, "Runtime.WorkerExited", "{trouble}");
+        assert_eq!(json(&invoke(&emulator, "{}").await), "fine", "after {trouble}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn web_mode_is_refused_with_a_clear_init_error() {
+    let config = EmulatorConfig {
+        bootstrap: Some(PathBuf::from(env!("CARGO_BIN_EXE_bootstrap"))),
+        handler: "python3 -m http.server".into(),
+        env: vec![("AWS_LWA_PORT".into(), "8080".into())],
+        ..EmulatorConfig::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap();
+    let mut events = emulator.events();
+    let failure = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(PlatformEvent::InitFailed { error_type, body, .. }) = events.recv().await {
+                return (error_type, String::from_utf8_lossy(&body).into_owned());
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(failure.0, "Runtime.BadMode");
+    assert!(failure.1.contains("web mode"), "{}", failure.1);
+}
