@@ -6,9 +6,11 @@ mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use lambda_sansio::ErrorReport;
-use lambda_sansio_blocking::{report_init_error, run};
+use lambda_sansio_blocking::{on_sigterm, report_init_error, run};
 
 const HELP: &str = r#"bootstrap: a Lambda custom runtime that runs a handler written in any language.
 
@@ -42,7 +44,8 @@ and pays its start-up once). Protocol, one JSON object per line:
   - its standard output and error are its logs.
 Answers may come in any order. A worker that exits fails what is in flight
 and is started again; one that misses a deadline is killed (with its process
-group), the invocation reported as Function.Timeout, and started again.
+group), the invocation reported as Function.Timeout, and started again. At
+shutdown the worker gets SIGTERM and 300 ms to exit, then SIGKILL.
 
 With AWS_LAMBDA_MAX_CONCURRENCY (Lambda Managed Instances) that many
 invocations run at once: each its own command, or all in flight to the one
@@ -76,7 +79,11 @@ fn main() -> ExitCode {
     let served = match mode.as_str() {
         "command" => run(move |payload, context| command::invoke(&handler, &task_root, &payload, context)),
         "worker" => match worker::Worker::start(&handler, &task_root) {
-            Ok(worker) => run(move |payload, context| worker.invoke(&payload, context)),
+            Ok(worker) => {
+                let worker = Arc::new(worker);
+                forward_sigterm(Arc::clone(&worker));
+                run(move |payload, context| worker.invoke(&payload, context))
+            }
             Err(cause) => {
                 init_failed(ErrorReport::new("Runtime.WorkerFailed", cause));
                 return ExitCode::FAILURE;
@@ -102,6 +109,18 @@ fn main() -> ExitCode {
             eprintln!("bootstrap: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// How long a worker has to exit after SIGTERM at shutdown: within the
+/// runtime's 500 ms budget with an internal extension.
+const WORKER_GRACE: Duration = Duration::from_millis(300);
+
+/// Registers for SIGTERM (an internal extension, so Lambda sends it) and
+/// passes it on to the worker's process group at shutdown.
+fn forward_sigterm(worker: Arc<worker::Worker>) {
+    if let Err(error) = on_sigterm(move || worker.stop(WORKER_GRACE)) {
+        eprintln!("bootstrap: warning: SIGTERM will not reach the worker at shutdown: {error}");
     }
 }
 

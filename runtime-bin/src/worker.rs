@@ -167,6 +167,25 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// At shutdown: SIGTERM to the worker's process group, up to `grace` for
+    /// it to exit, then SIGKILL.
+    pub(crate) fn stop(&self, grace: Duration) {
+        let Some(mut running) = self.lock().take() else { return };
+        let Ok(pid) = i32::try_from(running.child.id()) else { return };
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
+        let until = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < until {
+            if matches!(running.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        // Dropping kills what is left of the group.
+        drop(running);
+    }
+}
+
 impl Running {
     fn is_dead(&self) -> bool {
         self.dead.lock().unwrap_or_else(PoisonError::into_inner).is_some()

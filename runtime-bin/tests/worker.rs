@@ -162,3 +162,35 @@ async fn web_mode_is_refused_with_a_clear_init_error() {
     assert_eq!(failure.0, "Runtime.BadMode");
     assert!(failure.1.contains("web mode"), "{}", failure.1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_shutdown_the_worker_gets_sigterm_and_time_to_exit() {
+    let marker = std::env::temp_dir().join(format!("lambda-sansio-worker-term-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let worker = format!(
+        r#"python3 -c '
+import os, signal, sys
+def bye(*_):
+    open("{}", "w").write("bye")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, bye)
+os.fdopen(3, "w").write("{{\"ready\": true}}\n")
+for line in sys.stdin:
+    pass
+'"#,
+        marker.display()
+    );
+    let emulator = start(&worker, EmulatorConfig::default()).await;
+    // Init is over once the runtime (and its SIGTERM extension) polled.
+    let mut events = emulator.events();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !matches!(events.recv().await, Ok(PlatformEvent::InitComplete)) {}
+    })
+    .await
+    .unwrap();
+    let report = emulator.shutdown().await;
+    let (_, status, killed) = &report.processes[0];
+    assert!(!killed && status.is_some_and(|s| s.success()), "the bootstrap exited on SIGTERM: {status:?}");
+    assert_eq!(std::fs::read_to_string(&marker).ok().as_deref(), Some("bye"), "the worker got SIGTERM");
+    let _ = std::fs::remove_file(&marker);
+}
