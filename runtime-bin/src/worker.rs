@@ -173,10 +173,14 @@ impl Worker {
     pub(crate) fn stop(&self, grace: Duration) {
         let Some(mut running) = self.lock().take() else { return };
         let Ok(pid) = i32::try_from(running.child.id()) else { return };
-        let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
+        let group = Pid::from_raw(pid);
+        let _ = killpg(group, Signal::SIGTERM);
+        // The whole group, not just the shell that started the worker: the
+        // worker itself may still be cleaning up after its shell has gone.
         let until = std::time::Instant::now() + grace;
         while std::time::Instant::now() < until {
-            if matches!(running.child.try_wait(), Ok(Some(_))) {
+            let _ = running.child.try_wait();
+            if killpg(group, None).is_err() {
                 break;
             }
             thread::sleep(Duration::from_millis(5));
