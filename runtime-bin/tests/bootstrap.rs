@@ -2,6 +2,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::invoke;
+
 use std::num::NonZeroU16;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,20 +17,8 @@ use lambda_sansio::runtime::Mode;
 use lambda_sansio_blocking::{Event, Extension};
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
 
-fn bootstrap() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_bootstrap"))
-}
-
 async fn start(handler: &str, config: EmulatorConfig) -> Emulator {
-    let config = EmulatorConfig { bootstrap: Some(bootstrap()), handler: handler.into(), ..config };
-    Emulator::start(config).await.unwrap()
-}
-
-async fn invoke(emulator: &Emulator, payload: &str) -> InvokeOutcome {
-    tokio::time::timeout(Duration::from_secs(30), emulator.invoke(Bytes::from(payload.to_owned())))
-        .await
-        .expect("the invocation completes")
-        .unwrap()
+    common::start_with(handler, &[], config).await
 }
 
 fn text(outcome: &InvokeOutcome) -> String {

@@ -4,12 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::invoke;
+
 use std::num::NonZeroU16;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use lambda_sansio::platform::PlatformEvent;
 use lambda_sansio::runtime::Mode;
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
@@ -19,20 +22,7 @@ fn handler_file(name: &str) -> String {
 }
 
 async fn start(handler: &str, config: EmulatorConfig) -> Emulator {
-    let config = EmulatorConfig {
-        bootstrap: Some(PathBuf::from(env!("CARGO_BIN_EXE_bootstrap"))),
-        handler: handler.into(),
-        env: vec![("LAMBDA_SANSIO_MODE".into(), "worker".into())],
-        ..config
-    };
-    Emulator::start(config).await.unwrap()
-}
-
-async fn invoke(emulator: &Emulator, payload: &str) -> InvokeOutcome {
-    tokio::time::timeout(Duration::from_secs(30), emulator.invoke(Bytes::from(payload.to_owned())))
-        .await
-        .expect("the invocation completes")
-        .unwrap()
+    common::start_with(handler, &[("LAMBDA_SANSIO_MODE", "worker")], config).await
 }
 
 fn json(outcome: &InvokeOutcome) -> serde_json::Value {
