@@ -135,7 +135,7 @@ impl Worker {
             line.push('\n');
             if let Err(e) = running.stdin.write_all(line.as_bytes()).and_then(|()| running.stdin.flush()) {
                 running.waiting.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
-                running.kill();
+                drop(state.take());
                 return Err(HandlerError::new(
                     "Runtime.WorkerExited",
                     format!("the worker stopped reading: {e}"),
@@ -154,9 +154,10 @@ impl Worker {
         match received {
             Ok(answer) => answer.map_err(HandlerError),
             Err(true) => {
-                if let Some(running) = self.lock().as_mut() {
-                    running.kill();
-                }
+                // Gone at once (killed, its group too, and waited for), so the
+                // next invocation starts a fresh worker rather than writing
+                // to this one before its end has been noticed.
+                drop(self.lock().take());
                 Err(HandlerError::new(
                     "Function.Timeout",
                     "Task timed out: the worker did not answer before the deadline and was restarted",
