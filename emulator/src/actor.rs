@@ -202,7 +202,8 @@ impl Actor {
                     Source::Runtime => (RecordCategory::Function, "function"),
                     Source::Extension(_) => (RecordCategory::Extension, "extension"),
                 };
-                self.publish(category, telemetry::record(kind, serde_json::Value::String(line)));
+                let record = records::record(kind, telemetry::epoch_now(), serde_json::Value::String(line));
+                self.publish(category, record);
             }
             Command::RuntimeExited { status } => {
                 if self.dead.is_some() || self.stopping {

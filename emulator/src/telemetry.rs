@@ -3,8 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lambda_sansio::platform::telemetry::{rfc3339, Batcher};
-use lambda_sansio::telemetry::{encode_batch, RecordType, Subscription, TelemetryRecord};
+use lambda_sansio::platform::telemetry::Batcher;
+use lambda_sansio::telemetry::{encode_batch, Subscription, TelemetryRecord};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -25,11 +25,6 @@ const ATTEMPTS: u32 = 3;
 pub(crate) fn epoch_now() -> u64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// A record stamped with the current time.
-pub(crate) fn record(kind: &str, payload: serde_json::Value) -> Record {
-    TelemetryRecord { time: rfc3339(epoch_now()), record_type: RecordType::parse(kind), record: payload }
 }
 
 /// Starts delivering to `subscription`'s destination; records sent to the

@@ -48,7 +48,9 @@ pub fn status_of(outcome: &Outcome) -> &'static str {
     }
 }
 
-fn record(kind: &str, epoch_ms: u64, body: serde_json::Value) -> TelemetryRecord {
+/// A record of type `kind` stamped `epoch_ms`, as the platform delivers it
+/// (the `function` and `extension` output lines, and every `platform.*`).
+pub fn record(kind: &str, epoch_ms: u64, body: serde_json::Value) -> TelemetryRecord {
     TelemetryRecord { time: rfc3339(epoch_ms), record_type: RecordType::parse(kind), record: body }
 }
 

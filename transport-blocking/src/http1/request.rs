@@ -33,11 +33,6 @@ impl RequestDecoder {
         Self { limits, scanned: 0, state: State::Head }
     }
 
-    /// Whether part of a request has been consumed and the rest is awaited.
-    pub fn is_mid_request(&self, buf: &BytesMut) -> bool {
-        matches!(self.state, State::Body { .. }) || !buf.is_empty()
-    }
-
     /// Consumes what it can of `buf`. `Ok(None)`: feed more bytes. Bytes
     /// past the request stay in `buf`. After an error the connection should
     /// be answered (see [`DecodeError::kind`]) and closed.
