@@ -10,7 +10,7 @@ use std::num::NonZeroU16;
 use std::time::Instant;
 
 use lambda_sansio::runtime::Mode;
-use lambda_sansio::sim::{properties, Action, Bug, Faults, Kind, SimConfig, World};
+use lambda_sansio::sim::{properties, Action, Bug, Faults, Hosts, Kind, SimConfig, World};
 use stateright::{Checker, Model, Property};
 
 struct ProtocolModel {
@@ -47,7 +47,7 @@ impl Model for ProtocolModel {
                 }),*]
             };
         }
-        let all = wrap!(0 1 2 3 4 5 6 7 8 9 10 11 12);
+        let all = wrap!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21);
         assert_eq!(all.len(), properties().len(), "every property is checked");
         all
     }
@@ -79,6 +79,9 @@ const CLEAN: &str = "all invocations answered, then a clean shutdown";
 const SHUTDOWN_MID: &str = "SHUTDOWN during an invocation";
 const FATAL: &str = "a fatal fault is reached";
 const TWO: &str = "two invocations in flight at once";
+const REDELIVERED: &str = "a failed delivery is delivered again";
+const RETRIES_OUT: &str = "a client runs out of retries";
+const GONE: &str = "a late answer gets 410";
 
 fn deep() -> bool {
     std::env::var("LAMBDA_SANSIO_MODEL").is_ok_and(|v| v == "deep")
@@ -111,7 +114,7 @@ fn classic_with_faults_of_every_kind() {
     check(
         &format!("classic, {invocations} invocations, {extensions} extensions, up to {max_faults} faults"),
         config,
-        &[CLEAN, SHUTDOWN_MID, FATAL],
+        &[CLEAN, SHUTDOWN_MID, FATAL, REDELIVERED, RETRIES_OUT],
     );
 }
 
@@ -120,6 +123,7 @@ fn managed_instances_with_faults() {
     let (max, invocations, max_faults) = bound((2, 3, 2), (3, 4, 2));
     let config = SimConfig {
         mode: concurrent(max),
+        subscribe: true,
         max_faults,
         faults: Faults::ALL,
         ..SimConfig::classic(invocations, 2)
@@ -127,7 +131,7 @@ fn managed_instances_with_faults() {
     check(
         &format!("concurrency {max}, {invocations} invocations, 2 extensions, up to {max_faults} faults"),
         config,
-        &[CLEAN, TWO, FATAL, SHUTDOWN_MID],
+        &[CLEAN, TWO, FATAL, SHUTDOWN_MID, REDELIVERED, RETRIES_OUT, GONE],
     );
 }
 
@@ -148,48 +152,146 @@ fn counterexample(config: SimConfig, property: &'static str) -> usize {
 }
 
 #[test]
-fn the_checker_finds_an_invocation_answered_twice() {
-    let config = SimConfig { bug: Some(Bug::AnswerTwice), ..SimConfig::classic(1, 0) };
-    counterexample(config, "every invocation is answered at most once");
-}
-
-#[test]
-fn the_checker_finds_a_poll_after_exit() {
-    let config = SimConfig { bug: Some(Bug::PollAfterExit), ..SimConfig::classic(1, 1) };
-    counterexample(config, "no machine sends a request after it exited");
-}
-
-#[test]
-fn the_checker_finds_an_ignored_fatal_status() {
-    let config = SimConfig {
-        bug: Some(Bug::IgnoreFatal),
-        max_faults: 1,
-        faults: Faults { status_500: true, ..Faults::NONE },
-        ..SimConfig::classic(1, 0)
+fn classic_hosts_that_stream_answer_too_much_or_twice_and_an_invoke_only_extension() {
+    let hosts = Hosts {
+        streaming: true,
+        oversized_response: true,
+        answer_twice: true,
+        invoke_only_extension: true,
+        ..Hosts::default()
     };
-    counterexample(config, "a fatal status stops a machine for good");
+    let config = SimConfig { hosts, max_faults: 1, faults: Faults::ALL, ..SimConfig::classic(2, 2) };
+    check("classic hosts: streaming, 413, answering twice, INVOKE-only extension", config, &[CLEAN]);
 }
 
 #[test]
-fn the_checker_finds_a_poll_before_register() {
-    let config = SimConfig { bug: Some(Bug::SkipRegister), ..SimConfig::classic(1, 1) };
-    counterexample(config, "no extension polls before a successful register");
+fn failed_inits_and_extension_failures_reset_the_environment() {
+    let cases = [
+        ("the runtime's init fails", Hosts { runtime_init_error: true, ..Hosts::default() }),
+        ("an extension's init fails", Hosts { extension_init_error: true, ..Hosts::default() }),
+        ("an extension fails on INVOKE", Hosts { extension_exit_error: true, ..Hosts::default() }),
+    ];
+    for (label, hosts) in cases {
+        let config = SimConfig { hosts, max_faults: 1, faults: Faults::ALL, ..SimConfig::classic(2, 2) };
+        check(label, config, &[]);
+    }
 }
 
 #[test]
-fn the_correct_clients_pass_the_configurations_the_bugs_fail() {
-    for config in [
-        SimConfig::classic(1, 0),
-        SimConfig::classic(1, 1),
-        SimConfig {
-            max_faults: 1,
-            faults: Faults { status_500: true, ..Faults::NONE },
-            ..SimConfig::classic(1, 0)
-        },
-    ] {
-        let checker = ProtocolModel { config }.checker().spawn_bfs().join();
-        for property in properties().iter().filter(|p| p.kind == Kind::Always) {
-            checker.assert_no_discovery(property.name);
+fn managed_instances_extension_rules() {
+    let hosts = Hosts { refused_subscription: true, ..Hosts::default() };
+    let refused = SimConfig { mode: concurrent(2), hosts, ..SimConfig::classic(2, 2) };
+    check("concurrency 2, a subscription Managed Instances refuse", refused, &[]);
+    let hosts = Hosts { invoke_only_extension: true, streaming: true, ..Hosts::default() };
+    let config = SimConfig {
+        mode: concurrent(2),
+        subscribe: true,
+        hosts,
+        max_faults: 1,
+        faults: Faults::ALL,
+        ..SimConfig::classic(2, 2)
+    };
+    check("concurrency 2, subscribed, streaming, an extension asking for INVOKE", config, &[CLEAN, TWO]);
+}
+
+/// Each planted bug, with the smallest configuration that reaches it and
+/// the property it must break.
+fn planted(bug: Bug) -> (SimConfig, &'static str) {
+    let one_fault = |faults: Faults, base: SimConfig| SimConfig { max_faults: 1, faults, ..base };
+    let with = |base: SimConfig| SimConfig { bug: Some(bug), ..base };
+    match bug {
+        Bug::AnswerTwice => (with(SimConfig::classic(1, 0)), "every invocation is answered at most once"),
+        Bug::PollAfterExit => (with(SimConfig::classic(1, 1)), "no machine sends a request after it exited"),
+        Bug::IgnoreFatal => (
+            with(one_fault(Faults { status_500: true, ..Faults::NONE }, SimConfig::classic(1, 0))),
+            "a fatal status stops a machine for good",
+        ),
+        Bug::SkipRegister => (with(SimConfig::classic(1, 1)), "no extension polls before a successful register"),
+        Bug::MadeUpRequestId => {
+            (with(SimConfig::classic(1, 0)), "every request id and extension id was issued by the platform")
         }
+        Bug::Pipeline => {
+            (with(SimConfig::classic(1, 0)), "one request at a time per connection, and hosts are never refused")
+        }
+        Bug::IgnoreShutdown => (with(SimConfig::classic(1, 1)), "after shutdown every client stops"),
+        Bug::DropInvocation => (
+            with(SimConfig::classic(1, 0)),
+            "unless a client failed or the platform ended invocations itself, every invocation is answered exactly once by the end",
+        ),
+        Bug::NoBackoff => (
+            with(one_fault(Faults { lose_request: true, ..Faults::NONE }, SimConfig::classic(1, 0))),
+            "a failed request is resent only after its back-off, and only while retries last",
+        ),
+        Bug::PhantomInitNext => {
+            (with(SimConfig::classic(1, 1)), "init completes only after the runtime and every extension called next")
+        }
+        Bug::PhantomInvokeNext => {
+            (with(SimConfig::classic(2, 1)), "classic delivery waits for every INVOKE extension's next")
+        }
+        Bug::RepeatInvoke => (with(SimConfig::classic(1, 1)), "an extension gets each INVOKE once"),
+        Bug::SkipBusyShutdown => (
+            with(one_fault(Faults { early_shutdown: true, ..Faults::NONE }, SimConfig::classic(1, 1))),
+            "SHUTDOWN reaches exactly the extensions registered for it, busy or not",
+        ),
+        Bug::ShutdownToInvokeOnly => (
+            with(SimConfig {
+                hosts: Hosts { invoke_only_extension: true, ..Hosts::default() },
+                ..SimConfig::classic(1, 1)
+            }),
+            "SHUTDOWN reaches exactly the extensions registered for it, busy or not",
+        ),
+        Bug::ForgetExpired => (
+            with(one_fault(
+                Faults { expire: true, ..Faults::NONE },
+                SimConfig { mode: concurrent(2), ..SimConfig::classic(1, 0) },
+            )),
+            "an expired id is answered 410 while the platform remembers it",
+        ),
+        Bug::DoubleOutcome => (
+            with(SimConfig::classic(1, 0)),
+            "every invocation ends exactly once: never two outcomes, and one by the end",
+        ),
+    }
+}
+
+const BUGS: [Bug; 16] = [
+    Bug::AnswerTwice,
+    Bug::PollAfterExit,
+    Bug::IgnoreFatal,
+    Bug::SkipRegister,
+    Bug::MadeUpRequestId,
+    Bug::Pipeline,
+    Bug::IgnoreShutdown,
+    Bug::DropInvocation,
+    Bug::NoBackoff,
+    Bug::PhantomInitNext,
+    Bug::PhantomInvokeNext,
+    Bug::RepeatInvoke,
+    Bug::SkipBusyShutdown,
+    Bug::ShutdownToInvokeOnly,
+    Bug::ForgetExpired,
+    Bug::DoubleOutcome,
+];
+
+#[test]
+fn every_planted_bug_breaks_its_property_and_the_correct_system_does_not() {
+    for bug in BUGS {
+        let (config, property) = planted(bug);
+        assert!(properties().iter().any(|p| p.name == property), "unknown property {property}");
+        let steps = counterexample(config.clone(), property);
+        println!("{bug:?}: {property:?} broken after {steps} steps");
+        let correct =
+            ProtocolModel { config: SimConfig { bug: None, ..config } }.checker().spawn_bfs().join();
+        for p in properties().iter().filter(|p| p.kind == Kind::Always) {
+            correct.assert_no_discovery(p.name);
+        }
+    }
+}
+
+#[test]
+fn every_always_property_is_guarded_by_a_planted_bug() {
+    let guarded: Vec<&str> = BUGS.iter().map(|&bug| planted(bug).1).collect();
+    for property in properties().iter().filter(|p| p.kind == Kind::Always) {
+        assert!(guarded.contains(&property.name), "no planted bug breaks {:?}", property.name);
     }
 }

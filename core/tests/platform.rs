@@ -470,3 +470,71 @@ fn managed_instances_refuse_invoke_registration_and_subscriptions_outside_their_
     let older = subscription("2022-12-13", "http://127.0.0.1:1/");
     assert_eq!(call(&mut classic, 1, older.request(&addr(), &id).unwrap()).unwrap().status(), 200);
 }
+
+#[test]
+fn an_extension_that_polls_again_after_shutdown_gets_shutdown_again() {
+    let mut p = platform(Mode::Classic);
+    let id = ext_id(&register(&mut p, "ext-a", &[EventType::Shutdown]));
+    p.shutdown(ShutdownReason::Timeout, DeadlineMs(5));
+    let first = call(&mut p, 2, ext::next(&addr(), &id).unwrap()).unwrap();
+    events(&mut p);
+    // The answer was lost after it was written: the extension polls again.
+    let again = call(&mut p, 3, ext::next(&addr(), &id).unwrap()).expect("answered at once, not parked");
+    assert_eq!((again.status(), again.body()), (first.status(), first.body()));
+    let event: serde_json::Value = serde_json::from_slice(again.body()).unwrap();
+    assert_eq!(event["eventType"], "SHUTDOWN");
+    assert!(events(&mut p).is_empty(), "a repeated SHUTDOWN is not a second delivery event");
+}
+
+#[test]
+fn shutdown_ends_a_delivered_unanswered_invocation_and_refuses_its_late_answer() {
+    let mut p = running_with_invocation(None);
+    events(&mut p);
+    p.shutdown(ShutdownReason::Failure, DeadlineMs(5));
+    let ended: Vec<PlatformEvent> = events(&mut p);
+    assert!(
+        ended.iter().any(|e| matches!(
+            e,
+            PlatformEvent::InvocationCompleted { request_id, outcome: Outcome::Aborted } if request_id.as_str() == "r1"
+        )),
+        "{ended:?}"
+    );
+    assert_eq!(p.unanswered_invocations().count(), 0);
+    let late = answer(&mut p, "r1", None, Bytes::new());
+    assert_eq!((late.status().as_u16(), error_type(&late).as_str()), (403, "InvalidStateTransition"));
+    assert!(events(&mut p).is_empty(), "a late answer records no second outcome");
+}
+
+#[test]
+fn expired_ids_are_remembered_exactly_as_long_as_configured() {
+    let mut p = PlatformMachine::new(PlatformConfig {
+        mode: Mode::Concurrent { max: NonZeroU16::new(4).unwrap() },
+        remembered_expired: 2,
+        ..PlatformConfig::new("fn")
+    });
+    for (n, id) in ["a", "b", "c"].into_iter().enumerate() {
+        p.invoke(invocation(id, None)).unwrap();
+        call(&mut p, 10 + n as u64, rt::next(&addr()).unwrap()).unwrap();
+        assert!(p.timeout(&RequestId::new(id).unwrap(), DeadlineMs(5)));
+    }
+    let status = |p: &mut PlatformMachine, id: &str| answer(p, id, None, Bytes::new()).status().as_u16();
+    assert_eq!(status(&mut p, "a"), 400, "the oldest of three is forgotten");
+    assert_eq!(status(&mut p, "b"), 410);
+    assert_eq!(status(&mut p, "c"), 410);
+}
+
+#[test]
+fn a_failed_extension_stays_failed_when_the_answer_to_its_error_report_is_undelivered() {
+    let mut p = platform(Mode::Classic);
+    let id = ext_id(&register(&mut p, "ext-a", &[EventType::Invoke, EventType::Shutdown]));
+    p.invoke(invocation("r1", None)).unwrap();
+    p.handle_request(ConnId(1), &rt::next(&addr()).unwrap());
+    p.handle_request(ConnId(2), &ext::next(&addr(), &id).unwrap());
+    std::iter::from_fn(|| p.poll_response()).for_each(drop);
+    let report = ErrorReport::new("Extension.Crash", "failed");
+    let accepted = call(&mut p, 2, ext::exit_error(&addr(), &id, &report).unwrap()).unwrap();
+    assert_eq!(accepted.status(), 202);
+    p.delivery_failed(ConnId(2));
+    let refused = call(&mut p, 2, ext::next(&addr(), &id).unwrap()).unwrap();
+    assert_eq!(refused.status(), 403, "the INVOKE is not handed to a failed extension again");
+}

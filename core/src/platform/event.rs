@@ -33,7 +33,8 @@ pub enum Outcome {
     },
     /// The deadline passed first.
     TimedOut,
-    /// Shutdown came before it was delivered.
+    /// The environment shut down before the runtime answered it (queued,
+    /// or delivered and unanswered).
     Aborted,
 }
 

@@ -141,6 +141,15 @@ impl PlatformMachine {
         if extension.poll.is_some() {
             return self.reply(conn, invalid_state("the extension is already polling"));
         }
+        if extension.phase == ExtPhase::ShutDown {
+            // SHUTDOWN was delivered and the extension polls again: its
+            // answer was lost on the way. Sending it again lets the
+            // extension finish within the shutdown budget.
+            if let Some(body) = self.shutdown_event.clone() {
+                extension.delivered = Some((conn, body.clone(), true));
+                return self.reply(conn, Reply::json(StatusCode::OK, body));
+            }
+        }
         extension.poll = Some(conn);
         extension.delivered = None;
         if matches!(extension.phase, ExtPhase::Registered | ExtPhase::Busy) {
@@ -168,6 +177,7 @@ impl PlatformMachine {
         extension.phase = ExtPhase::Failed;
         extension.poll = None;
         extension.pending.clear();
+        extension.delivered = None;
         let id = extension.id.clone();
         let body = request.body().clone();
         self.events.push_back(if init {

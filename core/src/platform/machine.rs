@@ -193,6 +193,9 @@ pub struct PlatformMachine {
     pub(super) replies: VecDeque<(ConnId, Reply)>,
     pub(super) events: VecDeque<PlatformEvent>,
     pub(super) issued_extensions: u32,
+    /// The SHUTDOWN event, once shutdown started: an extension that polls
+    /// again after it got SHUTDOWN (its answer was lost) gets it again.
+    pub(super) shutdown_event: Option<Bytes>,
 }
 
 impl PlatformMachine {
@@ -210,6 +213,7 @@ impl PlatformMachine {
             replies: VecDeque::new(),
             events: VecDeque::new(),
             issued_extensions: 0,
+            shutdown_event: None,
         }
     }
 
@@ -283,6 +287,9 @@ impl PlatformMachine {
             }
         }
         for extension in &mut self.extensions {
+            if extension.phase == ExtPhase::Failed {
+                continue;
+            }
             let Some((c, body, is_shutdown)) = extension.delivered.take() else { continue };
             if c != conn {
                 extension.delivered = Some((c, body, is_shutdown));
@@ -345,8 +352,11 @@ impl PlatformMachine {
         true
     }
 
-    /// Starts shutdown: queued invocations end as [`Outcome::Aborted`],
-    /// SHUTDOWN goes to every extension that registered for it. Idempotent.
+    /// Starts shutdown: queued invocations end as [`Outcome::Aborted`], and
+    /// so do delivered ones the runtime has not answered (the runtime is
+    /// stopped with the environment; a late answer gets `403`). SHUTDOWN goes
+    /// to every extension that registered for it, busy or not, and again to
+    /// one that polls after it got SHUTDOWN. Idempotent.
     pub fn shutdown(&mut self, reason: ShutdownReason, deadline: DeadlineMs) {
         if self.phase == Phase::ShuttingDown {
             return;
@@ -355,7 +365,15 @@ impl PlatformMachine {
         while let Some(queued) = self.queue.pop_front() {
             self.complete(queued.request_id, Outcome::Aborted);
         }
+        let unanswered: Vec<RequestId> =
+            self.active.iter().filter(|a| !a.answered).map(|a| a.request_id.clone()).collect();
+        self.active.retain(|a| a.answered);
+        for id in unanswered {
+            self.remember_closed_by_platform(id.clone());
+            self.complete(id, Outcome::Aborted);
+        }
         let body = super::event::shutdown_body(&reason, deadline);
+        self.shutdown_event = Some(body.clone());
         for index in 0..self.extensions.len() {
             let extension = &mut self.extensions[index];
             if !extension.shutdown || extension.phase == ExtPhase::Failed {

@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
-use super::config::{Faults, SimConfig};
+use super::config::{Faults, Hosts, SimConfig};
 use super::properties_impl::{properties, Kind};
 use super::world::{Action, World};
 use crate::extension::{EventType, ExtensionConfig, ExtensionMachine, LifecycleEvent};
@@ -197,6 +197,7 @@ pub fn sim(data: &[u8]) {
         subscribe: shape & 0x20 != 0,
         max_faults: faults % 4,
         faults: Faults::ALL,
+        hosts: hosts_from(faults >> 2),
         bug: None,
     };
     let Some(mut world) = World::new(&config) else { return };
@@ -216,6 +217,21 @@ pub fn sim(data: &[u8]) {
                 property.name
             );
         }
+    }
+}
+
+/// Host behaviours picked by the bits of `bits`.
+fn hosts_from(bits: u8) -> Hosts {
+    let on = |bit: u8| bits & (1 << bit) != 0;
+    Hosts {
+        streaming: on(0),
+        oversized_response: on(1),
+        answer_twice: on(2),
+        extension_exit_error: on(3),
+        invoke_only_extension: on(4),
+        runtime_init_error: on(5) && on(0),
+        extension_init_error: on(5) && !on(0),
+        refused_subscription: false,
     }
 }
 

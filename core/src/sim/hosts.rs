@@ -1,37 +1,39 @@
 //! The scripted hosts of the simulation: how each client reacts to its
 //! machine's events (a handler that answers, extensions that acknowledge
-//! and exit on SHUTDOWN), and the bugs a deliberately faulty client plants.
+//! and exit on SHUTDOWN, each with the behaviours [`Hosts`](super::Hosts)
+//! turns on), and the bugs a deliberately faulty client plants.
 
 use bytes::Bytes;
 
 use super::config::{Bug, SimConfig};
-use super::world::{address, Violation, World, BUG_TOKEN, RUNTIME};
+use super::world::{address, client_of, Violation, World, BUG_TOKEN, RUNTIME};
 use crate::extension::{
     requests as ext_requests, ExitReason as ExtExit, ExtensionError, ExtensionEvent, ShutdownReason,
 };
 use crate::runtime::{requests as rt_requests, ExitReason as RtExit, RuntimeError, RuntimeEvent};
 use crate::telemetry::{Buffering, RecordCategory, Subscription, SubscriptionApi};
-use crate::{Call, RequestId};
+use crate::{Call, ErrorReport, RequestId};
 
 impl World {
     /// Lets every client react to what it received, until nothing changes.
     pub(super) fn settle_all(&mut self, config: &SimConfig) {
         for index in 0..self.extensions.len() {
-            self.settle_extension(config, index);
+            if !self.extensions[index].killed {
+                self.settle_extension(config, index);
+            }
         }
-        let extensions_ready =
-            self.extensions.iter().all(|e| e.registered || e.machine.exit_reason().is_some());
+        let extensions_ready = self.extensions.iter().all(|e| e.registered || e.stopped());
         if !self.runtime.started && extensions_ready {
             self.runtime.started = true;
         }
         if self.runtime.started && !self.runtime.killed {
-            self.settle_runtime(config);
+            self.settle_runtime();
         }
         // The platform may have answered parked polls meanwhile.
         self.pump_platform();
     }
 
-    fn settle_runtime(&mut self, config: &SimConfig) {
+    fn settle_runtime(&mut self) {
         loop {
             let mut moved = false;
             while let Some(event) = self.runtime.machine.poll_event() {
@@ -39,11 +41,14 @@ impl World {
                 match event {
                     RuntimeEvent::Invoke(invocation) => {
                         self.runtime.open.insert(invocation.request_id.clone());
+                        if self.bug == Some(Bug::MadeUpRequestId) {
+                            self.answer_made_up_id();
+                        }
                         self.runtime.handling.insert(invocation.request_id);
                     }
                     RuntimeEvent::Answered { request_id } | RuntimeEvent::StreamLost { request_id, .. } => {
                         self.runtime.open.remove(&request_id);
-                        if config.bug == Some(Bug::AnswerTwice) {
+                        if self.bug == Some(Bug::AnswerTwice) {
                             self.answer_again(&request_id);
                         }
                     }
@@ -57,22 +62,24 @@ impl World {
                     }
                     RuntimeEvent::Exit(reason) => {
                         self.fatal_exit |= matches!(reason, RtExit::Fatal(_));
-                        // Lost requests are benign while retries last; running
-                        // out of them is the fatal fault that may lose work.
-                        self.disrupted |= matches!(reason, RtExit::Fatal(RuntimeError::Transport { .. }));
+                        if matches!(reason, RtExit::Fatal(RuntimeError::Transport { .. })) {
+                            self.check_gave_up(RUNTIME);
+                        }
+                        // The runtime stops only on a failure or after an
+                        // init error: the platform resets, and work is lost.
+                        self.disrupted = true;
                         self.kill_runtime();
-                        // The platform notices the runtime died and resets.
                         self.start_shutdown(ShutdownReason::Failure);
                     }
                 }
             }
-            if let Some(due) = self.runtime.machine.poll_timeout() {
-                moved = true;
-                self.runtime.machine.handle_timeout(due);
-            }
             while let Some(out) = self.runtime.machine.poll_request() {
                 moved = true;
-                self.stage(RUNTIME, out.token.0, out.call, &out.request);
+                let request = out.request;
+                self.stage(RUNTIME, out.token.0, out.call, &request);
+                if self.bug == Some(Bug::Pipeline) {
+                    self.stage(RUNTIME, out.token.0, out.call, &request);
+                }
             }
             if !moved {
                 return;
@@ -87,43 +94,78 @@ impl World {
         }
     }
 
+    fn answer_made_up_id(&mut self) {
+        let Some(address) = address() else { return };
+        let Ok(made_up) = RequestId::new("made-up") else { return };
+        if let Ok(request) = rt_requests::response(&address, &made_up, None, Bytes::new(), None) {
+            self.stage(RUNTIME, BUG_TOKEN, Call::RuntimeResponse, &request);
+        }
+    }
+
+    /// The handler finishes invocation `id`: odd invocations fail, even ones
+    /// succeed (streamed when the hosts say so), so both answer kinds are
+    /// explored.
+    pub(super) fn handle(&mut self, id: &RequestId) {
+        if !self.runtime.handling.remove(id) {
+            return;
+        }
+        if self.bug == Some(Bug::DropInvocation) && id.as_str() == "r1" {
+            return;
+        }
+        let odd = id.as_str().bytes().last().is_some_and(|b| b % 2 == 1);
+        let machine = &mut self.runtime.machine;
+        let result = if odd {
+            machine.respond_error(id, ErrorReport::new("Function.Odd", "odd invocation"))
+        } else if self.hosts.streaming {
+            machine.respond_streaming(id, None).map(|_| ())
+        } else {
+            machine.respond(id, Bytes::from_static(b"\"ok\""))
+        };
+        self.flag_if(result.is_err(), Violation::HostRefused);
+        if self.hosts.answer_twice {
+            let again = self.runtime.machine.respond(id, Bytes::from_static(b"\"again\""));
+            self.flag_if(again.is_ok(), Violation::SecondAnswerTaken);
+        }
+    }
+
     fn settle_extension(&mut self, config: &SimConfig, index: usize) {
-        let client = u8::try_from(index + 1).unwrap_or(u8::MAX);
+        let client = client_of(index);
         loop {
             let mut moved = false;
             while let Some(event) = self.extensions[index].machine.poll_event() {
                 moved = true;
+                let first = index == 0;
                 let machine = &mut self.extensions[index].machine;
-                // The host does what every shipped host does: its work, then
-                // `done` with success; the machine decides what follows.
+                // The host does what the shipped extension does: its work,
+                // then `done`; the machine decides what follows.
                 let result = match event {
+                    ExtensionEvent::Registered(_) if first && self.hosts.extension_init_error => {
+                        machine.done(Err(ErrorReport::new("Extension.Init", "init failed")))
+                    }
+                    ExtensionEvent::SubscriptionRejected(refusal) if refusal.is_permanent() => {
+                        machine.done(Err(ErrorReport::new("Extension.Subscription", "refused")))
+                    }
+                    ExtensionEvent::Invoke(_) if first && self.hosts.extension_exit_error => {
+                        machine.done(Err(ErrorReport::new("Extension.Crash", "failed")))
+                    }
                     ExtensionEvent::Registered(_)
                     | ExtensionEvent::SubscriptionRejected(_)
                     | ExtensionEvent::Invoke(_) => machine.done(Ok(())),
                     ExtensionEvent::EventsUnavailable(_) => Ok(()),
                     ExtensionEvent::Shutdown(_) => {
                         self.extensions[index].got_shutdown = true;
-                        self.extensions[index].machine.done(Ok(()))
+                        if first && self.bug == Some(Bug::IgnoreShutdown) {
+                            Ok(())
+                        } else {
+                            self.extensions[index].machine.done(Ok(()))
+                        }
                     }
                     ExtensionEvent::Exit(reason) => {
-                        self.fatal_exit |= matches!(reason, ExtExit::Fatal(_));
-                        self.disrupted |= matches!(reason, ExtExit::Fatal(ExtensionError::Transport { .. }));
-                        self.close_client(client);
-                        if !matches!(reason, ExtExit::Shutdown) {
-                            // A failed extension resets the environment.
-                            self.start_shutdown(ShutdownReason::Failure);
-                        }
-                        if config.bug == Some(Bug::PollAfterExit) && index == 0 {
-                            self.poll_after_exit(client, index);
-                        }
+                        self.extension_exited(config, index, &reason);
                         Ok(())
                     }
                 };
                 self.flag_if(result.is_err(), Violation::HostRefused);
-            }
-            if let Some(due) = self.extensions[index].machine.poll_timeout() {
-                moved = true;
-                self.extensions[index].machine.handle_timeout(due);
             }
             while let Some(out) = self.extensions[index].machine.poll_request() {
                 moved = true;
@@ -132,6 +174,23 @@ impl World {
             if !moved {
                 return;
             }
+        }
+    }
+
+    fn extension_exited(&mut self, config: &SimConfig, index: usize, reason: &ExtExit) {
+        let client = client_of(index);
+        self.fatal_exit |= matches!(reason, ExtExit::Fatal(_));
+        if matches!(reason, ExtExit::Fatal(ExtensionError::Transport { .. })) {
+            self.check_gave_up(client);
+        }
+        self.close_client(client);
+        if !matches!(reason, ExtExit::Shutdown) {
+            // A failed extension resets the environment.
+            self.disrupted = true;
+            self.start_shutdown(ShutdownReason::Failure);
+        }
+        if config.bug == Some(Bug::PollAfterExit) && index == 0 {
+            self.poll_after_exit(client, index);
         }
     }
 
@@ -144,12 +203,13 @@ impl World {
     }
 }
 
-pub(super) fn sim_subscription() -> Subscription {
+/// A platform-only Telemetry API subscription to `destination`.
+pub(super) fn sim_subscription(destination: &str) -> Subscription {
     Subscription::new(
         SubscriptionApi::Telemetry,
         &[RecordCategory::Platform],
         Buffering::default(),
-        "http://sandbox.localdomain:4243/telemetry",
+        destination,
     )
     .expect("constant subscription within every documented range")
 }

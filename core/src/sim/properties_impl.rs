@@ -39,10 +39,15 @@ static PROPERTIES: &[Property] = &[
     Property {
         name: "every invocation is answered at most once",
         kind: Always,
-        holds: |_, w| clear_of(w, Violation::AnsweredTwice) && clear_of(w, Violation::DuplicateOutcome),
+        holds: |_, w| clear_of(w, Violation::AnsweredTwice) && clear_of(w, Violation::SecondAnswerTaken),
     },
     Property {
-        name: "without a disrupting fault, every invocation is answered exactly once by the end",
+        name: "every invocation ends exactly once: never two outcomes, and one by the end",
+        kind: Always,
+        holds: |c, w| clear_of(w, Violation::DuplicateOutcome) && (!w.is_terminal(c) || w.all_ended_once(c)),
+    },
+    Property {
+        name: "unless a client failed or the platform ended invocations itself, every invocation is answered exactly once by the end",
         kind: Always,
         holds: |c, w| w.disrupted() || !w.is_terminal(c) || w.all_answered_once(c),
     },
@@ -62,9 +67,9 @@ static PROPERTIES: &[Property] = &[
         holds: |_, w| clear_of(w, Violation::UnissuedId),
     },
     Property {
-        name: "once SHUTDOWN is delivered every machine terminates",
+        name: "after shutdown every client stops",
         kind: Always,
-        holds: |c, w| !w.is_terminal(c) || w.shutdown_obeyed(),
+        holds: |c, w| !w.is_terminal(c) || !w.shut_down() || w.all_clients_stopped(),
     },
     Property {
         name: "a fatal status stops a machine for good",
@@ -84,6 +89,38 @@ static PROPERTIES: &[Property] = &[
         },
     },
     Property {
+        name: "classic delivery waits for every INVOKE extension's next",
+        kind: Always,
+        holds: |_, w| clear_of(w, Violation::EagerInvocation),
+    },
+    Property {
+        name: "an extension gets each INVOKE once",
+        kind: Always,
+        holds: |_, w| clear_of(w, Violation::InvokeTwice),
+    },
+    Property {
+        name: "SHUTDOWN reaches exactly the extensions registered for it, busy or not",
+        kind: Always,
+        holds: |c, w| {
+            clear_of(w, Violation::ShutdownToUnregistered)
+                && (!w.is_terminal(c) || w.shutdown_reached_all_registered())
+        },
+    },
+    Property {
+        name: "an expired id is answered 410 while the platform remembers it",
+        kind: Always,
+        holds: |_, w| clear_of(w, Violation::ExpiredNotGone),
+    },
+    Property {
+        name: "a failed request is resent only after its back-off, and only while retries last",
+        kind: Always,
+        holds: |_, w| {
+            clear_of(w, Violation::BackoffSkipped)
+                && clear_of(w, Violation::RetriedTooOften)
+                && clear_of(w, Violation::GaveUpEarly)
+        },
+    },
+    Property {
         name: "all invocations answered, then a clean shutdown",
         kind: Sometimes,
         holds: |c, w| !w.disrupted() && w.all_answered_once(c) && w.shut_down() && w.all_clients_stopped(),
@@ -95,4 +132,11 @@ static PROPERTIES: &[Property] = &[
     },
     Property { name: "a fatal fault is reached", kind: Sometimes, holds: |_, w| w.fatal_exit() },
     Property { name: "two invocations in flight at once", kind: Sometimes, holds: |_, w| w.two_in_flight() },
+    Property {
+        name: "a failed delivery is delivered again",
+        kind: Sometimes,
+        holds: |_, w| w.redelivered() && !w.disrupted(),
+    },
+    Property { name: "a client runs out of retries", kind: Sometimes, holds: |_, w| w.retries_ran_out() },
+    Property { name: "a late answer gets 410", kind: Sometimes, holds: |_, w| w.late_answer_gone() },
 ];

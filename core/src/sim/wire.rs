@@ -60,6 +60,16 @@ impl WireResponse {
         Self { status, headers: Vec::new(), body: Bytes::from(body) }
     }
 
+    /// A `202` with an empty body.
+    pub fn accepted() -> Self {
+        Self { status: StatusCode::ACCEPTED, headers: Vec::new(), body: Bytes::new() }
+    }
+
+    /// An answer with `status` and the JSON `body`.
+    pub fn json(status: StatusCode, body: &'static str) -> Self {
+        Self { status, headers: Vec::new(), body: Bytes::from_static(body.as_bytes()) }
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status

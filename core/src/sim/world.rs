@@ -1,29 +1,33 @@
 //! The composed system: the real client machines, the real platform machine,
 //! and a network that may lose, fail or delay any message.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
 
-use super::config::{Bug, Faults, SimConfig};
+use super::config::{Bug, Faults, Hosts, SimConfig};
 use super::wire::{WireRequest, WireResponse};
 use crate::extension::{
     requests as ext_requests, EventType, ExtensionConfig, ExtensionMachine, ShutdownReason,
 };
-use crate::platform::{
-    ConnId, NewInvocation, Outcome, PlatformConfig, PlatformEvent, PlatformMachine, Route,
-};
+use crate::platform::{ConnId, NewInvocation, PlatformConfig, PlatformMachine};
 use crate::runtime::{Mode, RuntimeConfig, RuntimeMachine};
+use crate::RetryPolicy;
 use crate::{ApiAddress, Call, DeadlineMs, ErrorReport, ExtensionId, ExtensionName, InvocationId, RequestId};
-use crate::{RetryPolicy, Token, TransportError, TransportErrorKind};
 
 /// The token a faulty client uses for the requests its bug makes up.
 pub(super) const BUG_TOKEN: u16 = u16::MAX;
 pub(super) const RUNTIME: u8 = 0;
 const ADDRESS: &str = "127.0.0.1:9001";
-const DEADLINE: DeadlineMs = DeadlineMs(60_000);
+pub(super) const DEADLINE: DeadlineMs = DeadlineMs(60_000);
+/// Retries the simulated clients allow: fewer than production's, so that two
+/// faults on one request use them up within the default bounds.
+pub(super) const SIM_RETRIES: u8 = 1;
+/// Expired ids the simulated platform promises to remember: one, so that
+/// the bound itself is explored.
+pub(super) const REMEMBERED_EXPIRED: usize = 1;
 
 /// One client connection: the client (0 is the runtime, `n` the n-th
 /// extension) and the machine's token.
@@ -36,11 +40,11 @@ pub struct Conn {
 }
 
 impl Conn {
-    fn id(self) -> ConnId {
+    pub(super) fn id(self) -> ConnId {
         ConnId(u64::from(self.client) << 16 | u64::from(self.token))
     }
 
-    fn from_id(id: ConnId) -> Self {
+    pub(super) fn from_id(id: ConnId) -> Self {
         Self { client: (id.0 >> 16) as u8, token: (id.0 & 0xffff) as u16 }
     }
 }
@@ -54,14 +58,18 @@ pub enum Action {
     Deliver(Conn),
     /// The runtime's handler finishes the invocation and it is answered.
     Handle(RequestId),
+    /// A client's back-off timer fires (at any later point: timers may be late).
+    Timer(u8),
     /// The platform shuts down after every invocation ended.
     CleanShutdown,
     /// Fault: the staged request is lost.
     LoseRequest(Conn),
     /// Fault: the staged request is answered `500`.
     Answer500(Conn),
-    /// Fault: the staged answer is lost.
+    /// Fault: the staged answer is lost after it was written.
     DropAnswer(Conn),
+    /// Fault: writing the staged answer fails, and the platform sees it.
+    BreakDelivery(Conn),
     /// Fault: the parked poll's connection drops.
     Disconnect(Conn),
     /// Fault: the invocation times out.
@@ -76,7 +84,9 @@ pub enum Violation {
     /// A client answered an invocation whose answer it had already seen
     /// accepted or refused.
     AnsweredTwice,
-    /// The platform recorded two answers for one invocation.
+    /// The runtime machine accepted a host's second answer to one invocation.
+    SecondAnswerTaken,
+    /// The platform recorded two outcomes for one invocation.
     DuplicateOutcome,
     /// A client produced a request after it exited.
     RequestAfterExit,
@@ -92,6 +102,22 @@ pub enum Violation {
     TwoRequestsOnOneConnection,
     /// A machine refused a call its host was allowed to make.
     HostRefused,
+    /// In classic mode an invocation went to the runtime while an INVOKE
+    /// extension had not called `next` after the previous one.
+    EagerInvocation,
+    /// SHUTDOWN went to an extension that did not register for it.
+    ShutdownToUnregistered,
+    /// A late answer for an id the platform promises to remember as expired
+    /// did not get `410`.
+    ExpiredNotGone,
+    /// A failed request was resent before its back-off timer fired.
+    BackoffSkipped,
+    /// An extension got an INVOKE it had already closed with `next`.
+    InvokeTwice,
+    /// A request was sent again after its retries were used up.
+    RetriedTooOften,
+    /// A client gave up before its retries were used up.
+    GaveUpEarly,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -99,6 +125,9 @@ pub(super) enum LinkState {
     Outgoing,
     Parked,
     Incoming(WireResponse),
+    /// An answer the network made up (a `500` from something in between):
+    /// the platform wrote nothing, so it cannot see a failed write of it.
+    Injected(WireResponse),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -128,6 +157,22 @@ pub(super) struct ExtensionClient {
     pub(super) sent_next: bool,
     pub(super) fatal_seen: bool,
     pub(super) got_shutdown: bool,
+    /// Stopped with the environment (it did not register for SHUTDOWN).
+    pub(super) killed: bool,
+    /// The INVOKE it received and has not closed with a `next` yet.
+    pub(super) holding: Option<RequestId>,
+    /// INVOKEs it received and closed.
+    pub(super) closed: BTreeSet<RequestId>,
+}
+
+impl ExtensionClient {
+    pub(super) fn stopped(&self) -> bool {
+        self.killed || self.machine.exit_reason().is_some()
+    }
+
+    pub(super) fn wants_shutdown(&self) -> bool {
+        self.machine.registered_events().contains(&EventType::Shutdown)
+    }
 }
 
 /// The whole simulated system. Cloning, hashing and comparing it is what
@@ -138,16 +183,32 @@ pub struct World {
     pub(super) runtime: RuntimeClient,
     pub(super) extensions: Vec<ExtensionClient>,
     pub(super) links: BTreeMap<Conn, Link>,
+    pub(super) hosts: Hosts,
+    pub(super) bug: Option<Bug>,
     pub(super) faults_used: u8,
     pub(super) disrupted: bool,
     pub(super) shutdown: bool,
     pub(super) shutdown_during_invocation: bool,
     pub(super) two_in_flight: bool,
     pub(super) fatal_exit: bool,
+    pub(super) redelivered: bool,
+    pub(super) retries_ran_out: bool,
+    pub(super) late_answer_gone: bool,
+    /// Answers (responses and error reports) the platform recorded.
     pub(super) answers: BTreeMap<RequestId, u8>,
-    pub(super) completed: BTreeSet<RequestId>,
+    /// Outcomes of any kind the platform recorded.
+    pub(super) outcomes: BTreeMap<RequestId, u8>,
     pub(super) issued_requests: BTreeSet<RequestId>,
     pub(super) issued_extensions: Vec<ExtensionId>,
+    /// The newest expired ids, as many as the platform promises to remember.
+    pub(super) expired: VecDeque<RequestId>,
+    /// Failed sends in a row per connection, since its last answer.
+    pub(super) failures: BTreeMap<Conn, u8>,
+    /// Connections whose last send failed and whose client's timer has not
+    /// fired since.
+    pub(super) backing_off: BTreeSet<Conn>,
+    /// Extensions busy with INVOKE when shutdown started.
+    pub(super) busy_at_shutdown: BTreeSet<u8>,
     pub(super) violations: BTreeSet<Violation>,
 }
 
@@ -157,7 +218,7 @@ pub(super) fn address() -> Option<ApiAddress> {
 
 fn retry() -> RetryPolicy {
     RetryPolicy {
-        max_retries: 2,
+        max_retries: SIM_RETRIES,
         initial_backoff: Duration::from_millis(1),
         max_backoff: Duration::from_millis(1),
     }
@@ -172,49 +233,37 @@ impl World {
         let platform_config = PlatformConfig {
             mode: config.mode,
             external_extensions: names.clone(),
+            remembered_expired: REMEMBERED_EXPIRED,
             ..PlatformConfig::new("sim")
         };
         let mut platform = PlatformMachine::new(platform_config);
         for n in 1..=config.invocations {
-            let invocation = NewInvocation {
-                request_id: RequestId::new(&format!("r{n}")).ok()?,
-                payload: Bytes::from(format!("{{\"n\":{n}}}")),
-                deadline: DEADLINE,
-                invoked_function_arn: "arn:aws:lambda:us-east-1:000000000000:function:sim".into(),
-                trace_id: None,
-                client_context: None,
-                cognito_identity: None,
-                tenant_id: None,
-                invocation_id: InvocationId::new(&format!("nonce-{n}")).ok(),
-            };
-            platform.invoke(invocation).ok()?;
+            platform.invoke(new_invocation(n)?).ok()?;
         }
-        // Every extension asks for both events; under Managed Instances the
-        // machine itself registers for SHUTDOWN only.
-        let events = [EventType::Invoke, EventType::Shutdown];
-        let managed_instances = matches!(config.mode, Mode::Concurrent { .. });
         let mut extensions = Vec::new();
         for (index, name) in names.iter().enumerate() {
-            let name = ExtensionName::new(name).ok()?;
-            let ext_config = ExtensionConfig {
-                retry: retry(),
-                managed_instances,
-                subscription: (config.subscribe && index == 0).then(super::hosts::sim_subscription),
-                ..ExtensionConfig::new(address.clone(), name, &events)
-            };
+            let ext_config = extension_config(config, &address, index, name)?;
             extensions.push(ExtensionClient {
                 machine: ExtensionMachine::new(ext_config),
                 registered: false,
                 sent_next: false,
                 fatal_seen: false,
                 got_shutdown: false,
+                killed: false,
+                holding: None,
+                closed: BTreeSet::new(),
             });
         }
         let runtime_config = RuntimeConfig { address: address.clone(), mode: config.mode, retry: retry() };
+        let runtime = if config.hosts.runtime_init_error {
+            RuntimeMachine::init_failed(runtime_config, ErrorReport::new("Runtime.Init", "init failed"))
+        } else {
+            RuntimeMachine::new(runtime_config)
+        };
         let mut world = Self {
             platform,
             runtime: RuntimeClient {
-                machine: RuntimeMachine::new(runtime_config),
+                machine: runtime,
                 started: false,
                 killed: false,
                 handling: BTreeSet::new(),
@@ -224,16 +273,25 @@ impl World {
             },
             extensions,
             links: BTreeMap::new(),
+            hosts: config.hosts,
+            bug: config.bug,
             faults_used: 0,
             disrupted: false,
             shutdown: false,
             shutdown_during_invocation: false,
             two_in_flight: false,
             fatal_exit: false,
+            redelivered: false,
+            retries_ran_out: false,
+            late_answer_gone: false,
             answers: BTreeMap::new(),
-            completed: BTreeSet::new(),
+            outcomes: BTreeMap::new(),
             issued_requests: BTreeSet::new(),
             issued_extensions: Vec::new(),
+            expired: VecDeque::new(),
+            failures: BTreeMap::new(),
+            backing_off: BTreeSet::new(),
+            busy_at_shutdown: BTreeSet::new(),
             violations: BTreeSet::new(),
         };
         if config.bug == Some(Bug::SkipRegister) && config.extensions > 0 {
@@ -260,10 +318,14 @@ impl World {
                         actions.push(Action::Answer500(conn));
                     }
                 }
-                LinkState::Incoming(_) => {
+                LinkState::Incoming(_) | LinkState::Injected(_) => {
                     actions.push(Action::Deliver(conn));
                     if faults.drop_answer {
                         actions.push(Action::DropAnswer(conn));
+                    }
+                    let written = matches!(link.state, LinkState::Incoming(_));
+                    if faults.break_delivery && written && conn.token != BUG_TOKEN {
+                        actions.push(Action::BreakDelivery(conn));
                     }
                 }
                 LinkState::Parked => {
@@ -275,9 +337,17 @@ impl World {
         }
         if self.runtime_alive() {
             actions.extend(self.runtime.handling.iter().cloned().map(Action::Handle));
+            if self.runtime.machine.poll_timeout().is_some() {
+                actions.push(Action::Timer(RUNTIME));
+            }
+        }
+        for (index, extension) in self.extensions.iter().enumerate() {
+            if !extension.stopped() && extension.machine.poll_timeout().is_some() {
+                actions.push(Action::Timer(client_of(index)));
+            }
         }
         if !self.shutdown && self.platform.is_initialized() {
-            if self.completed.len() == usize::from(config.invocations) {
+            if self.outcomes.len() == usize::from(config.invocations) {
                 actions.push(Action::CleanShutdown);
             } else if faults.early_shutdown {
                 actions.push(Action::EarlyShutdown);
@@ -305,26 +375,39 @@ impl World {
         }
         match action {
             Action::Send(conn) => self.send(*conn),
-            Action::Deliver(conn) => self.deliver(config, *conn),
+            Action::Deliver(conn) => self.deliver(*conn),
             Action::Handle(id) => self.handle(id),
+            Action::Timer(client) => self.fire_timer(*client),
             Action::CleanShutdown => self.start_shutdown(ShutdownReason::Spindown),
-            Action::LoseRequest(conn) | Action::DropAnswer(conn) | Action::Disconnect(conn) => {
+            Action::LoseRequest(conn) => {
                 self.faults_used += 1;
-                if matches!(action, Action::DropAnswer(_)) {
-                    self.disrupted = true;
+                self.lose_request(*conn);
+            }
+            Action::DropAnswer(conn) | Action::Disconnect(conn) | Action::BreakDelivery(conn) => {
+                self.faults_used += 1;
+                let Some(link) = self.links.remove(conn) else { return false };
+                match action {
+                    Action::Disconnect(_) => {
+                        // A server may learn of it when the connection closes
+                        // or only when writing to it fails: tell both.
+                        self.platform.connection_closed(conn.id());
+                        self.platform.delivery_failed(conn.id());
+                    }
+                    Action::BreakDelivery(_) => {
+                        self.redelivered |=
+                            link.call == Call::RuntimeNext || link.call == Call::ExtensionNext;
+                        self.platform.delivery_failed(conn.id());
+                        self.platform.connection_closed(conn.id());
+                    }
+                    _ => {}
                 }
-                if matches!(action, Action::Disconnect(_)) {
-                    self.platform.connection_closed(conn.id());
-                    self.pump_platform();
-                }
-                self.links.remove(conn);
-                self.transport_error(*conn);
+                self.pump_platform();
+                self.transport_error(*conn, &link);
             }
             Action::Answer500(conn) => {
                 self.faults_used += 1;
-                self.disrupted = true;
                 if let Some(link) = self.links.get_mut(conn) {
-                    link.state = LinkState::Incoming(WireResponse::error(
+                    link.state = LinkState::Injected(WireResponse::error(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "ServiceException",
                     ));
@@ -346,244 +429,57 @@ impl World {
         true
     }
 
-    fn runtime_alive(&self) -> bool {
+    pub(super) fn runtime_alive(&self) -> bool {
         self.runtime.started && !self.runtime.killed && self.runtime.machine.exit_reason().is_none()
     }
+}
 
-    /// Records a request a client produced, checking the client-side
-    /// properties, and puts it on its connection.
-    pub(super) fn stage(&mut self, client: u8, token: u16, call: Call, request: &http::Request<Bytes>) {
-        let conn = Conn { client, token };
-        if client == RUNTIME {
-            let exited = self.runtime.machine.exit_reason().is_some() || self.runtime.killed;
-            self.flag_if(exited, Violation::RequestAfterExit);
-            self.flag_if(self.runtime.fatal_seen, Violation::RequestAfterFatal);
-            if let Route::RuntimeResponse { request_id } | Route::RuntimeError { request_id } =
-                Route::of(request)
-            {
-                let open = RequestId::new(request_id).is_ok_and(|id| self.runtime.open.contains(&id));
-                self.flag_if(!open, Violation::AnsweredTwice);
-            }
-        } else if let Some(ext) = self.extensions.get(usize::from(client - 1)) {
-            let (exited, fatal_seen) = (ext.machine.exit_reason().is_some(), ext.fatal_seen);
-            self.flag_if(exited, Violation::RequestAfterExit);
-            self.flag_if(fatal_seen, Violation::RequestAfterFatal);
-        }
-        self.flag_if(self.links.contains_key(&conn), Violation::TwoRequestsOnOneConnection);
-        self.links
-            .insert(conn, Link { call, request: WireRequest::capture(request), state: LinkState::Outgoing });
-    }
+/// The client number of extension `index`.
+pub(super) fn client_of(index: usize) -> u8 {
+    u8::try_from(index + 1).unwrap_or(u8::MAX)
+}
 
-    pub(super) fn flag_if(&mut self, condition: bool, violation: Violation) {
-        if condition {
-            self.violations.insert(violation);
-        }
-    }
+fn new_invocation(n: u8) -> Option<NewInvocation> {
+    Some(NewInvocation {
+        request_id: RequestId::new(&format!("r{n}")).ok()?,
+        payload: Bytes::from(format!("{{\"n\":{n}}}")),
+        deadline: DEADLINE,
+        invoked_function_arn: "arn:aws:lambda:us-east-1:000000000000:function:sim".into(),
+        trace_id: None,
+        client_context: None,
+        cognito_identity: None,
+        tenant_id: None,
+        invocation_id: InvocationId::new(&format!("nonce-{n}")).ok(),
+    })
+}
 
-    fn send(&mut self, conn: Conn) {
-        let Some(link) = self.links.get_mut(&conn) else { return };
-        link.state = LinkState::Parked;
-        let request = link.request.to_request();
-        match Route::of(&request) {
-            Route::RuntimeNext => self.runtime.sent_next = true,
-            Route::RuntimeResponse { request_id } | Route::RuntimeError { request_id } => {
-                let issued = RequestId::new(request_id).is_ok_and(|id| self.issued_requests.contains(&id));
-                self.flag_if(!issued, Violation::UnissuedId);
-            }
-            Route::ExtensionNext
-            | Route::ExtensionInitError
-            | Route::ExtensionExitError
-            | Route::Subscribe(_) => {
-                let id = request.headers().get(crate::headers::EXTENSION_IDENTIFIER);
-                let issued = id.and_then(|v| ExtensionId::from_bytes(v.as_bytes()).ok());
-                let issued = issued.is_some_and(|id| self.issued_extensions.contains(&id));
-                self.flag_if(!issued, Violation::UnissuedId);
-                if let Some(ext) = self.extensions.get_mut(usize::from(conn.client).wrapping_sub(1)) {
-                    if Route::of(&request) == Route::ExtensionNext {
-                        ext.sent_next = true;
-                        let registered = ext.registered;
-                        self.flag_if(!registered, Violation::PollBeforeRegister);
-                    }
-                }
-            }
-            _ => {}
-        }
-        self.platform.handle_request(conn.id(), &request);
-        self.pump_platform();
-    }
-
-    pub(super) fn pump_platform(&mut self) {
-        while let Some((id, response)) = self.platform.poll_response() {
-            if let Some(link) = self.links.get_mut(&Conn::from_id(id)) {
-                if link.state == LinkState::Parked {
-                    link.state = LinkState::Incoming(WireResponse::capture(&response));
-                }
-            }
-        }
-        while let Some(event) = self.platform.poll_event() {
-            match event {
-                PlatformEvent::InitComplete => {
-                    let everyone = self.runtime.sent_next
-                        && self.extensions.iter().filter(|e| e.registered).all(|e| e.sent_next);
-                    self.flag_if(!everyone, Violation::EarlyInit);
-                }
-                PlatformEvent::InvocationStarted { request_id } => {
-                    self.issued_requests.insert(request_id);
-                }
-                PlatformEvent::InvocationCompleted { request_id, outcome } => {
-                    if matches!(outcome, Outcome::Response { .. } | Outcome::Error { .. }) {
-                        let count = self.answers.entry(request_id.clone()).or_default();
-                        *count += 1;
-                        let twice = *count > 1;
-                        self.flag_if(twice, Violation::DuplicateOutcome);
-                    }
-                    self.completed.insert(request_id);
-                }
-                PlatformEvent::ExtensionRegistered { id, .. } => self.issued_extensions.push(id),
-                _ => {}
-            }
-        }
-        if self.platform.unanswered_invocations().count() >= 2 {
-            self.two_in_flight = true;
-        }
-        if self.platform.is_shutting_down() {
-            self.shutdown = true;
-            self.kill_runtime();
-        }
-    }
-
-    pub(super) fn start_shutdown(&mut self, reason: ShutdownReason) {
-        if self.platform.unanswered_invocations().next().is_some() {
-            self.shutdown_during_invocation = true;
-        }
-        self.platform.shutdown(reason, DEADLINE);
-        self.pump_platform();
-    }
-
-    /// The runtime process is gone: its connections close.
-    pub(super) fn kill_runtime(&mut self) {
-        if self.runtime.killed {
-            return;
-        }
-        self.runtime.killed = true;
-        self.close_client(RUNTIME);
-    }
-
-    pub(super) fn close_client(&mut self, client: u8) {
-        let conns: Vec<Conn> = self.links.keys().filter(|c| c.client == client).copied().collect();
-        for conn in conns {
-            self.links.remove(&conn);
-            self.platform.connection_closed(conn.id());
-        }
-    }
-
-    fn deliver(&mut self, config: &SimConfig, conn: Conn) {
-        let Some(link) = self.links.remove(&conn) else { return };
-        let LinkState::Incoming(answer) = &link.state else { return };
-        let status = answer.status();
-        // The observer's own reading of PROTOCOL.md, kept apart from the
-        // machines' on purpose: the "no request after a fatal status"
-        // property is an oracle, and one that asked the machine which
-        // statuses are fatal could never catch the machine getting it wrong.
-        let fatal = status == StatusCode::INTERNAL_SERVER_ERROR
-            || (status == StatusCode::FORBIDDEN && link.call != Call::Subscribe);
-        if conn.token == BUG_TOKEN {
-            return;
-        }
-        let token = Token(conn.token);
-        if conn.client == RUNTIME {
-            self.runtime.fatal_seen |= fatal;
-            if fatal && config.bug == Some(Bug::IgnoreFatal) && link.call == Call::RuntimeNext {
-                self.stage(RUNTIME, conn.token, link.call, &link.request.to_request());
-                return;
-            }
-            let _ = self.runtime.machine.handle_response(token, answer.to_response());
-        } else if let Some(ext) = self.extensions.get_mut(usize::from(conn.client - 1)) {
-            ext.fatal_seen |= fatal;
-            if link.call == Call::ExtensionRegister && status == StatusCode::OK {
-                ext.registered = true;
-            }
-            let _ = ext.machine.handle_response(token, answer.to_response());
-        }
-    }
-
-    fn transport_error(&mut self, conn: Conn) {
-        if conn.token == BUG_TOKEN {
-            return;
-        }
-        let error = TransportError::new(TransportErrorKind::Reset, "simulated");
-        let token = Token(conn.token);
-        if conn.client == RUNTIME {
-            let _ = self.runtime.machine.handle_transport_error(token, error, logical_now());
-        } else if let Some(ext) = self.extensions.get_mut(usize::from(conn.client - 1)) {
-            let _ = ext.machine.handle_transport_error(token, error, logical_now());
-        }
-    }
-
-    fn handle(&mut self, id: &RequestId) {
-        if !self.runtime.handling.remove(id) {
-            return;
-        }
-        // Odd invocations fail, even ones succeed: both answer kinds are explored.
-        let odd = id.as_str().bytes().last().is_some_and(|b| b % 2 == 1);
-        let result = if odd {
-            self.runtime.machine.respond_error(id, ErrorReport::new("Function.Odd", "odd invocation"))
-        } else {
-            self.runtime.machine.respond(id, Bytes::from_static(b"\"ok\""))
-        };
-        self.flag_if(result.is_err(), Violation::HostRefused);
-    }
-
-    /// Violations observed so far.
-    pub fn violations(&self) -> &BTreeSet<Violation> {
-        &self.violations
-    }
-
-    /// Whether a fault that may lose an invocation was injected on the way
-    /// here: a `500`, a lost answer, a timeout, an early shutdown, or lost
-    /// requests that used up a client's retries.
-    pub fn disrupted(&self) -> bool {
-        self.disrupted
-    }
-
-    /// Whether every invocation was answered exactly once.
-    pub fn all_answered_once(&self, config: &SimConfig) -> bool {
-        self.answers.len() == usize::from(config.invocations) && self.answers.values().all(|&n| n == 1)
-    }
-
-    /// Whether shutdown has started.
-    pub fn shut_down(&self) -> bool {
-        self.shutdown
-    }
-
-    /// Whether every client has stopped: the runtime killed, every extension
-    /// exited.
-    pub fn all_clients_stopped(&self) -> bool {
-        self.runtime.killed && self.extensions.iter().all(|e| e.machine.exit_reason().is_some())
-    }
-
-    /// Whether every extension that got SHUTDOWN has exited, and the runtime
-    /// is gone once shutdown started.
-    pub fn shutdown_obeyed(&self) -> bool {
-        let extensions_done =
-            self.extensions.iter().filter(|e| e.got_shutdown).all(|e| e.machine.exit_reason().is_some());
-        extensions_done && (!self.shutdown || self.runtime.killed)
-    }
-
-    /// Whether shutdown started while an invocation was unanswered.
-    pub fn shutdown_during_invocation(&self) -> bool {
-        self.shutdown_during_invocation
-    }
-
-    /// Whether two invocations were ever unanswered at once.
-    pub fn two_in_flight(&self) -> bool {
-        self.two_in_flight
-    }
-
-    /// Whether some client stopped on a fatal error.
-    pub fn fatal_exit(&self) -> bool {
-        self.fatal_exit
-    }
+/// Extension `index`'s configuration. Every extension asks for INVOKE and
+/// SHUTDOWN (under Managed Instances the machine itself keeps SHUTDOWN
+/// only), except an INVOKE-only last one when the hosts say so.
+fn extension_config(
+    config: &SimConfig,
+    address: &ApiAddress,
+    index: usize,
+    name: &str,
+) -> Option<ExtensionConfig> {
+    let invoke_only = config.hosts.invoke_only_extension && index + 1 == usize::from(config.extensions);
+    let events: &[EventType] =
+        if invoke_only { &[EventType::Invoke] } else { &[EventType::Invoke, EventType::Shutdown] };
+    let first = index == 0;
+    let subscription = if first && config.hosts.refused_subscription {
+        Some(super::hosts::sim_subscription("http://127.0.0.1:4243/telemetry"))
+    } else if first && config.subscribe {
+        Some(super::hosts::sim_subscription("http://sandbox.localdomain:4243/telemetry"))
+    } else {
+        None
+    };
+    Some(ExtensionConfig {
+        retry: retry(),
+        managed_instances: matches!(config.mode, Mode::Concurrent { .. }),
+        auto_ready: !(first && config.hosts.extension_init_error),
+        subscription,
+        ..ExtensionConfig::new(address.clone(), ExtensionName::new(name).ok()?, events)
+    })
 }
 
 /// The simulation's clock: always the same instant, so that a machine's
