@@ -538,3 +538,63 @@ fn a_failed_extension_stays_failed_when_the_answer_to_its_error_report_is_undeli
     let refused = call(&mut p, 2, ext::next(&addr(), &id).unwrap()).unwrap();
     assert_eq!(refused.status(), 403, "the INVOKE is not handed to a failed extension again");
 }
+
+#[test]
+fn a_registration_whose_answer_cannot_be_written_is_undone() {
+    let mut p = platform(Mode::Classic);
+    let name = ExtensionName::new("ext-a").unwrap();
+    p.handle_request(ConnId(5), &ext::register(&addr(), &name, &[EventType::Shutdown], false).unwrap());
+    assert_eq!(p.poll_response().unwrap().1.status(), 200);
+    p.delivery_failed(ConnId(5));
+    assert_eq!(p.extension_ids().count(), 0);
+    let again = register(&mut p, "ext-a", &[EventType::Shutdown]);
+    assert_eq!(again.status(), 200, "the retried register is not a duplicate name");
+    // Once the extension used its identifier, a failed write no longer undoes it.
+    let id = ext_id(&again);
+    p.handle_request(ConnId(90), &ext::next(&addr(), &id).unwrap());
+    p.delivery_failed(ConnId(90));
+    assert_eq!(p.extension_ids().count(), 1);
+}
+
+#[test]
+fn init_errors_are_taken_during_init_only_and_a_repeated_report_is_accepted_again() {
+    let mut p = platform(Mode::Classic);
+    let a = ext_id(&register(&mut p, "ext-a", &[EventType::Shutdown]));
+    let b = ext_id(&register(&mut p, "ext-b", &[EventType::Shutdown]));
+    let report = ErrorReport::new("Extension.Init", "no config");
+    call(&mut p, 1, ext::next(&addr(), &b).unwrap());
+    let late = call(&mut p, 2, ext::init_error(&addr(), &b, &report).unwrap()).unwrap();
+    assert_eq!((late.status().as_u16(), error_type(&late).as_str()), (403, "InvalidStateTransition"));
+    let first = call(&mut p, 3, ext::init_error(&addr(), &a, &report).unwrap()).unwrap();
+    assert_eq!(first.status(), 202);
+    assert!(events(&mut p).iter().any(|e| matches!(e, PlatformEvent::InitFailed { .. })));
+    let again = call(&mut p, 4, ext::init_error(&addr(), &a, &report).unwrap()).unwrap();
+    assert_eq!(again.status(), 202, "its first answer was lost");
+    assert!(events(&mut p).is_empty(), "one failure, recorded once");
+    let next = call(&mut p, 5, ext::next(&addr(), &a).unwrap()).unwrap();
+    assert_eq!(next.status(), 403, "every other call of a failed extension is refused");
+}
+
+#[test]
+fn a_request_id_in_use_or_remembered_is_refused() {
+    use lambda_sansio::platform::PlatformError;
+    let mut p = PlatformMachine::new(PlatformConfig {
+        mode: Mode::Concurrent { max: NonZeroU16::new(4).unwrap() },
+        ..PlatformConfig::new("fn")
+    });
+    let duplicate = |p: &mut PlatformMachine, id: &str| {
+        matches!(p.invoke(invocation(id, None)), Err(PlatformError::DuplicateRequestId(_)))
+    };
+    p.invoke(invocation("queued", None)).unwrap();
+    assert!(duplicate(&mut p, "queued"));
+    call(&mut p, 1, rt::next(&addr()).unwrap()).unwrap();
+    assert!(duplicate(&mut p, "queued"), "now active");
+    assert!(p.timeout(&RequestId::new("queued").unwrap(), DeadlineMs(5)));
+    assert!(duplicate(&mut p, "queued"), "now remembered as expired");
+    p.invoke(invocation("big", None)).unwrap();
+    call(&mut p, 2, rt::next(&addr()).unwrap()).unwrap();
+    let head = rt::response(&addr(), &RequestId::new("big").unwrap(), None, Bytes::new(), None).unwrap();
+    p.handle_unreadable_request(ConnId(3), &head, lambda_sansio::platform::UnreadableBody::TooLarge);
+    assert!(duplicate(&mut p, "big"), "ended by the platform and remembered");
+    assert!(p.invoke(invocation("fresh", None)).is_ok());
+}

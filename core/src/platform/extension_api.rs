@@ -25,11 +25,11 @@ fn forbidden(error_type: &str, message: &str) -> Reply {
 
 impl PlatformMachine {
     pub(super) fn register(&mut self, conn: ConnId, request: &http::Request<Bytes>) {
-        let reply = self.register_reply(request);
+        let reply = self.register_reply(conn, request);
         self.reply(conn, reply);
     }
 
-    fn register_reply(&mut self, request: &http::Request<Bytes>) -> Reply {
+    fn register_reply(&mut self, conn: ConnId, request: &http::Request<Bytes>) -> Reply {
         if self.phase != Phase::Init || self.runtime.started {
             return forbidden("Extension.RegistrationClosed", "registration is closed");
         }
@@ -97,6 +97,7 @@ impl PlatformMachine {
             poll: None,
             pending: Default::default(),
             delivered: None,
+            registered_on: Some(conn),
         });
         self.events.push_back(PlatformEvent::ExtensionRegistered {
             id: id.clone(),
@@ -109,7 +110,7 @@ impl PlatformMachine {
 
     /// The index of the extension named by the request's identifier, or the
     /// `403` to answer.
-    fn identify(&self, request: &http::Request<Bytes>) -> Result<usize, Reply> {
+    fn identify(&mut self, request: &http::Request<Bytes>) -> Result<usize, Reply> {
         let Some(raw) = request.headers().get(headers::EXTENSION_IDENTIFIER) else {
             return Err(forbidden(
                 "Extension.MissingExtensionIdentifier",
@@ -129,6 +130,8 @@ impl PlatformMachine {
         if self.extensions[index].phase == ExtPhase::Failed {
             return Err(forbidden("Extension.InvalidExtensionState", "the extension reported an error"));
         }
+        // It knows its identifier: the register answer arrived.
+        self.extensions[index].registered_on = None;
         Ok(index)
     }
 
@@ -159,6 +162,11 @@ impl PlatformMachine {
     }
 
     pub(super) fn extension_error(&mut self, conn: ConnId, request: &http::Request<Bytes>, init: bool) {
+        if self.reported_failure(request) {
+            // The answer to its first report was lost: accept it again, so
+            // the extension can exit as it should.
+            return self.reply(conn, Reply::accepted());
+        }
         let index = match self.identify(request) {
             Ok(index) => index,
             Err(reply) => return self.reply(conn, reply),
@@ -186,6 +194,14 @@ impl PlatformMachine {
             PlatformEvent::ExtensionExitError { id, error_type, body }
         });
         self.reply(conn, Reply::accepted());
+    }
+
+    /// Whether the request comes from an extension that already reported
+    /// an error.
+    fn reported_failure(&self, request: &http::Request<Bytes>) -> bool {
+        let id = request.headers().get(headers::EXTENSION_IDENTIFIER);
+        let Some(Ok(id)) = id.map(|v| ExtensionId::from_bytes(v.as_bytes())) else { return false };
+        self.extensions.iter().any(|e| e.id == id && e.phase == ExtPhase::Failed)
     }
 
     pub(super) fn subscribe(&mut self, conn: ConnId, request: &http::Request<Bytes>, api: SubscriptionApi) {

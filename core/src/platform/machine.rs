@@ -152,6 +152,10 @@ pub(super) struct Extension {
     pub(super) pending: VecDeque<(Bytes, bool)>,
     /// The last event delivered and its connection, until the next poll.
     pub(super) delivered: Option<(ConnId, Bytes, bool)>,
+    /// The connection its register answer went out on, until its first
+    /// call with the identifier: if that answer cannot be written, the
+    /// extension never learnt its identifier and the registration is undone.
+    pub(super) registered_on: Option<ConnId>,
 }
 
 /// The platform: serves the Runtime, Extensions and Telemetry APIs to one
@@ -174,6 +178,9 @@ pub(super) struct Extension {
 /// - Classic mode: one invocation at a time; it ends when the runtime has
 ///   answered and every INVOKE-subscribed extension has called `next` again.
 ///   Managed Instances: up to `max` in flight, extensions get SHUTDOWN only.
+/// - Shutdown: SHUTDOWN goes to every extension registered for it, busy or
+///   not; one that polls again after it got SHUTDOWN (its answer was lost)
+///   gets it again. Unanswered invocations end as [`Outcome::Aborted`].
 /// - Answers: `202`, `400 InvalidRequestID` (unknown or answered id),
 ///   `410 InvokeTimeout` (expired id), `413` (buffered body over 6 MiB + 100 B;
 ///   the invocation then ends as `Function.ResponseSizeTooLarge` and a later
@@ -279,8 +286,12 @@ impl PlatformMachine {
     /// The answer for `conn` could not be written (the client was gone). An
     /// invocation it carried goes to the runtime's next poll (the extensions
     /// keep the INVOKE they already got), an event goes back to its
-    /// extension's pending events: nothing accepted is lost or duplicated.
+    /// extension's pending events, a registration whose identifier never
+    /// arrived is undone: nothing accepted is lost or duplicated.
     pub fn delivery_failed(&mut self, conn: ConnId) {
+        // A register answer that never arrived: the extension may register
+        // again under the same name.
+        self.extensions.retain(|e| e.registered_on != Some(conn));
         for active in &mut self.active {
             if !active.answered && active.delivered_on == Some(conn) {
                 active.delivered_on = None;

@@ -65,9 +65,10 @@ impl World {
                         if matches!(reason, RtExit::Fatal(RuntimeError::Transport { .. })) {
                             self.check_gave_up(RUNTIME);
                         }
-                        // The runtime stops only on a failure or after an
-                        // init error: the platform resets, and work is lost.
-                        self.disrupted = true;
+                        // After an init error the loss is by design; any
+                        // other stop must trace back to a fault that loses
+                        // work (a 500, a lost answer, retries used up).
+                        self.disrupted |= matches!(reason, RtExit::InitErrorReported);
                         self.kill_runtime();
                         self.start_shutdown(ShutdownReason::Failure);
                     }
@@ -185,8 +186,10 @@ impl World {
         }
         self.close_client(client);
         if !matches!(reason, ExtExit::Shutdown) {
-            // A failed extension resets the environment.
-            self.disrupted = true;
+            // A failed extension resets the environment. An extension that
+            // reported an error loses work by design; a fatal stop must
+            // trace back to a fault that loses work.
+            self.disrupted |= matches!(reason, ExtExit::InitErrorReported | ExtExit::ExitErrorReported);
             self.start_shutdown(ShutdownReason::Failure);
         }
         if config.bug == Some(Bug::PollAfterExit) && index == 0 {

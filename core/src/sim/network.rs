@@ -375,6 +375,7 @@ impl World {
         let used_up = self.failures.iter().any(|(c, &n)| c.client == client && n == SIM_RETRIES + 1);
         self.flag_if(!used_up, Violation::GaveUpEarly);
         self.retries_ran_out = true;
+        self.disrupted = true;
     }
 }
 

@@ -14,11 +14,11 @@ impl World {
     }
 
     /// Whether something happened that loses invocations by design: a
-    /// client stopped on a failure (a fatal status, retries used up, a
-    /// failed init, an extension's error), an invocation timed out, or the
-    /// environment shut down early. Lost requests, lost answers, broken
-    /// deliveries and dropped polls that the clients recover from are not
-    /// exempt.
+    /// `500`, an answer lost after it was written (the platform cannot
+    /// know), retries used up, a failed init, an extension's error report,
+    /// a timeout, or an early shutdown. Lost requests, broken deliveries and
+    /// dropped polls are recovered from and exempt nothing, and neither is
+    /// a client's fatal stop by itself.
     pub fn disrupted(&self) -> bool {
         self.disrupted
     }

@@ -385,6 +385,9 @@ impl World {
             }
             Action::DropAnswer(conn) | Action::Disconnect(conn) | Action::BreakDelivery(conn) => {
                 self.faults_used += 1;
+                // An answer lost after it was written is the one network
+                // fault the platform cannot see: it may lose work by design.
+                self.disrupted |= matches!(action, Action::DropAnswer(_));
                 let Some(link) = self.links.remove(conn) else { return false };
                 match action {
                     Action::Disconnect(_) => {
@@ -406,6 +409,7 @@ impl World {
             }
             Action::Answer500(conn) => {
                 self.faults_used += 1;
+                self.disrupted = true;
                 if let Some(link) = self.links.get_mut(conn) {
                     link.state = LinkState::Injected(WireResponse::error(
                         StatusCode::INTERNAL_SERVER_ERROR,
