@@ -598,3 +598,23 @@ fn a_request_id_in_use_or_remembered_is_refused() {
     assert!(duplicate(&mut p, "big"), "ended by the platform and remembered");
     assert!(p.invoke(invocation("fresh", None)).is_ok());
 }
+
+#[test]
+fn the_platform_reports_what_is_queued_and_what_is_active() {
+    let mut p = PlatformMachine::new(PlatformConfig {
+        mode: Mode::Concurrent { max: NonZeroU16::new(2).unwrap() },
+        ..PlatformConfig::new("fn")
+    });
+    for id in ["a", "b", "c"] {
+        p.invoke(invocation(id, None)).unwrap();
+    }
+    assert_eq!(p.queued_invocations(), 3);
+    call(&mut p, 1, rt::next(&addr()).unwrap()).unwrap();
+    call(&mut p, 2, rt::next(&addr()).unwrap()).unwrap();
+    assert_eq!(p.queued_invocations(), 1);
+    let active: Vec<&str> = p.active_invocations().map(|id| id.as_str()).collect();
+    assert_eq!(active, ["a", "b"]);
+    answer(&mut p, "a", None, Bytes::new());
+    let active: Vec<&str> = p.active_invocations().map(|id| id.as_str()).collect();
+    assert_eq!(active, ["b"]);
+}
