@@ -104,7 +104,7 @@ fn classic_three_invocations_two_extensions() {
 
 #[test]
 fn classic_with_faults_of_every_kind() {
-    let (invocations, extensions, max_faults) = bound((3, 2, 2), (4, 3, 3));
+    let (invocations, extensions, max_faults) = bound((3, 2, 2), (3, 2, 3));
     let config = SimConfig {
         subscribe: true,
         max_faults,
@@ -120,7 +120,7 @@ fn classic_with_faults_of_every_kind() {
 
 #[test]
 fn managed_instances_with_faults() {
-    let (max, invocations, max_faults) = bound((2, 3, 2), (3, 4, 2));
+    let (max, invocations, max_faults) = bound((2, 3, 2), (2, 3, 3));
     let config = SimConfig {
         mode: concurrent(max),
         subscribe: true,

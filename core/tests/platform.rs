@@ -618,3 +618,19 @@ fn the_platform_reports_what_is_queued_and_what_is_active() {
     let active: Vec<&str> = p.active_invocations().map(|id| id.as_str()).collect();
     assert_eq!(active, ["b"]);
 }
+
+#[test]
+fn classic_invocations_go_on_without_an_extension_that_failed() {
+    let mut p = platform(Mode::Classic);
+    let id = ext_id(&register(&mut p, "ext-a", &[EventType::Invoke, EventType::Shutdown]));
+    p.invoke(invocation("r1", None)).unwrap();
+    p.invoke(invocation("r2", None)).unwrap();
+    p.handle_request(ConnId(2), &ext::next(&addr(), &id).unwrap());
+    p.handle_request(ConnId(1), &rt::next(&addr()).unwrap());
+    std::iter::from_fn(|| p.poll_response()).for_each(drop);
+    let report = ErrorReport::new("Extension.Crash", "failed");
+    assert_eq!(call(&mut p, 2, ext::exit_error(&addr(), &id, &report).unwrap()).unwrap().status(), 202);
+    assert_eq!(answer(&mut p, "r1", None, Bytes::new()).status(), 202);
+    let next = call(&mut p, 4, rt::next(&addr()).unwrap()).expect("r2 is delivered at once");
+    assert_eq!(next.headers()["lambda-runtime-aws-request-id"], "r2");
+}
