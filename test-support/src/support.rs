@@ -19,8 +19,11 @@ pub const AWSLAMBDARIC: &str = "awslambdaric==4.2.2";
 /// A Python with `awslambdaric` installed: `LAMBDA_SANSIO_PYTHON` if set,
 /// else a venv under `target/`, created (with pip, from PyPI) on first use.
 pub fn python_with_awslambdaric() -> PathBuf {
-    if let Some(python) = std::env::var_os("LAMBDA_SANSIO_PYTHON") {
-        return PathBuf::from(python);
-    }
-    venv::bin(&venv::venv_with("awslambdaric-venv", AWSLAMBDARIC), "python")
+    venv::tool(&venv::Tool {
+        venv: "awslambdaric-venv",
+        requirement: AWSLAMBDARIC,
+        no_deps: false,
+        binary: "python",
+        override_var: "LAMBDA_SANSIO_PYTHON",
+    })
 }

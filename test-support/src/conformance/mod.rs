@@ -347,12 +347,16 @@ pub async fn without_the_sigterm_helper_a_lone_runtime_is_killed<D: Driver>() {
 const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
 
 /// `cargo-lambda` from a venv under `target/`, installed from PyPI on first
-/// use (or `LAMBDA_SANSIO_CARGO_LAMBDA` if set).
+/// use (or `LAMBDA_SANSIO_CARGO_LAMBDA` if set). Only the package itself:
+/// `watch` builds with plain cargo and does not need its `ziglang` dependency.
 fn cargo_lambda() -> std::path::PathBuf {
-    if let Some(path) = std::env::var_os("LAMBDA_SANSIO_CARGO_LAMBDA") {
-        return path.into();
-    }
-    venv::bin(&venv::venv_with("cargo-lambda-venv", CARGO_LAMBDA), "cargo-lambda")
+    venv::tool(&venv::Tool {
+        venv: "cargo-lambda-watch-venv",
+        requirement: CARGO_LAMBDA,
+        no_deps: true,
+        binary: "cargo-lambda",
+        override_var: "LAMBDA_SANSIO_CARGO_LAMBDA",
+    })
 }
 
 /// Kills the child when dropped, so a failing test leaves nothing running.
