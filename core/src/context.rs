@@ -82,6 +82,43 @@ pub fn panic_report(payload: &(dyn std::any::Any + Send)) -> ErrorReport {
     ErrorReport::new(PANIC_ERROR_TYPE, message)
 }
 
+/// The error type reported when an event does not match a typed handler's
+/// event type.
+pub const INVALID_EVENT_TYPE: &str = crate::runtime::requests::INVALID_EVENT;
+
+/// The error type reported when a typed handler's result cannot be written
+/// as JSON.
+pub const SERIALIZATION_ERROR_TYPE: &str = "Runtime.SerializationError";
+
+/// Decodes `payload` as the event type `T` of a typed handler. An event that
+/// does not match is `Runtime.InvalidEvent`, with where in the event it
+/// stopped matching (`Records[0].eventTime`) and serde's reason.
+pub fn decode_event<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, HandlerError> {
+    let invalid = |place: String, reason: &dyn std::fmt::Display| {
+        let message = format!("The event does not match the handler's event type{place}: {reason}.");
+        HandlerError::new(INVALID_EVENT_TYPE, message)
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    let event = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let place = if path == "." { String::new() } else { format!(" at `{path}`") };
+        invalid(place, error.inner())
+    })?;
+    deserializer.end().map_err(|error| invalid(String::new(), &error))?;
+    Ok(event)
+}
+
+/// Encodes a typed handler's result as JSON; a failure is
+/// `Runtime.SerializationError` with serde's reason.
+pub fn encode_result<R: serde::Serialize>(result: &R) -> Result<bytes::Bytes, HandlerError> {
+    serde_json::to_vec(result).map(bytes::Bytes::from).map_err(|error| {
+        HandlerError::new(
+            SERIALIZATION_ERROR_TYPE,
+            format!("The handler's result could not be written as JSON: {error}."),
+        )
+    })
+}
+
 impl HandlerError {
     /// An error with an explicit type and message.
     pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
@@ -92,6 +129,45 @@ impl HandlerError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Batch {
+        #[serde(rename = "Records")]
+        records: Vec<Message>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Message {
+        body: String,
+    }
+
+    #[test]
+    fn a_mismatched_event_names_where_and_why() {
+        let HandlerError(report) =
+            decode_event::<Batch>(br#"{"Records":[{"body":"a"},{"body":7}]}"#).unwrap_err();
+        assert_eq!(report.error_type, "Runtime.InvalidEvent");
+        assert!(report.error_message.starts_with("The event does not match the handler's event type at `Records[1].body`: invalid type: integer `7`, expected a string"), "{}", report.error_message);
+        let HandlerError(report) = decode_event::<Batch>(br#""text""#).unwrap_err();
+        assert!(
+            report.error_message.starts_with("The event does not match the handler's event type: "),
+            "{}",
+            report.error_message
+        );
+        let HandlerError(report) = decode_event::<Batch>(br#"{"Records":[]} x"#).unwrap_err();
+        assert!(report.error_message.contains("trailing characters"), "{}", report.error_message);
+        assert_eq!(decode_event::<Batch>(br#"{"Records":[{"body":"a"}]}"#).map(|b| b.records.len()), Ok(1));
+    }
+
+    #[test]
+    fn an_unwritable_result_is_a_serialization_error() {
+        let mut map = std::collections::HashMap::new();
+        map.insert(vec![1u8], 1);
+        let HandlerError(report) = encode_result(&map).unwrap_err();
+        assert_eq!(report.error_type, "Runtime.SerializationError");
+        assert_eq!(encode_result(&[1, 2]).unwrap(), bytes::Bytes::from_static(b"[1,2]"));
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("outer")]

@@ -90,7 +90,9 @@ where
 }
 
 /// Wraps a JSON handler as a bytes handler: the event is deserialised into
-/// `T`, the result serialised and sent as `application/json`.
+/// `T`, the result serialised and sent as `application/json`. An event that
+/// does not match `T` fails the invocation as `Runtime.InvalidEvent`, naming
+/// where and why ([`decode_event`](lambda_sansio::context::decode_event)).
 pub fn json<T, R, F>(handler: F) -> impl Fn(Bytes, &Context) -> Result<Response, HandlerError>
 where
     T: serde::de::DeserializeOwned,
@@ -98,9 +100,9 @@ where
     F: Fn(T, &Context) -> Result<R, HandlerError>,
 {
     move |payload: Bytes, context: &Context| {
-        let event: T = serde_json::from_slice(&payload)?;
+        let event: T = lambda_sansio::context::decode_event(&payload)?;
         let response = handler(event, context)?;
-        Ok(Response::json(Bytes::from(serde_json::to_vec(&response)?)))
+        Ok(Response::json(lambda_sansio::context::encode_result(&response)?))
     }
 }
 

@@ -282,8 +282,9 @@ fn set_trace_env(trace_id: Option<&str>) {
 
 /// Wraps an async JSON handler as a bytes handler: the payload is
 /// deserialised into `T`, the result serialised and sent as
-/// `application/json`; a malformed event is a handler error for that
-/// invocation.
+/// `application/json`. An event that does not match `T` fails the
+/// invocation as `Runtime.InvalidEvent`, naming where and why
+/// ([`decode_event`](lambda_sansio::context::decode_event)).
 pub fn json<T, R, F, Fut>(
     handler: F,
 ) -> impl Fn(Bytes, Context) -> std::pin::Pin<Box<dyn Future<Output = Result<Response, HandlerError>> + Send>>
@@ -300,9 +301,9 @@ where
     move |payload: Bytes, context: Context| {
         let handler = Arc::clone(&handler);
         Box::pin(async move {
-            let event: T = serde_json::from_slice(&payload)?;
+            let event: T = lambda_sansio::context::decode_event(&payload)?;
             let response = handler(event, context).await?;
-            Ok(Response::json(Bytes::from(serde_json::to_vec(&response)?)))
+            Ok(Response::json(lambda_sansio::context::encode_result(&response)?))
         })
     }
 }
