@@ -26,6 +26,7 @@ pub mod client;
 mod events;
 mod faults;
 mod ids;
+pub mod load;
 mod process;
 mod server;
 mod telemetry;
@@ -140,6 +141,29 @@ pub struct ShutdownReport {
     pub processes: Vec<(String, Option<ExitStatus>, bool)>,
 }
 
+/// Invokes the function from any task (see [`Emulator::invoke`]).
+#[derive(Clone)]
+pub(crate) struct Invoker {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Invoker {
+    pub(crate) async fn invoke(&self, payload: Bytes) -> Result<InvokeOutcome, EmulatorError> {
+        let (reply, outcome) = oneshot::channel();
+        self.commands.send(Command::Invoke { payload, reply }).map_err(|_| EmulatorError::Stopped)?;
+        outcome.await.map_err(|_| EmulatorError::Stopped)
+    }
+}
+
+/// Resources the function's processes used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FunctionUsage {
+    /// Peak resident memory, added up over the processes, in MB.
+    pub peak_rss_mb: u64,
+    /// CPU time, user and system.
+    pub cpu: Duration,
+}
+
 /// A running emulator. Dropping it kills the processes; call
 /// [`shutdown`](Self::shutdown) for the orderly SHUTDOWN/SIGTERM sequence.
 ///
@@ -241,6 +265,15 @@ impl Emulator {
         self.runtime_pid.lock().ok().and_then(|pid| *pid)
     }
 
+    /// What the current bootstrap and every process it started have used so
+    /// far, from `/proc` (zeros where it is absent).
+    pub fn function_usage(&self) -> FunctionUsage {
+        match self.runtime_pid() {
+            Some(pid) => FunctionUsage { peak_rss_mb: tree::peak_rss_mb(pid), cpu: tree::cpu_time(pid) },
+            None => FunctionUsage::default(),
+        }
+    }
+
     /// Time from starting the first bootstrap to its first `next` request,
     /// once it has made one.
     pub fn time_to_first_next(&self) -> Option<Duration> {
@@ -258,9 +291,12 @@ impl Emulator {
 
     /// Invokes the function and waits for the outcome.
     pub async fn invoke(&self, payload: Bytes) -> Result<InvokeOutcome, EmulatorError> {
-        let (reply, outcome) = oneshot::channel();
-        self.commands.send(Command::Invoke { payload, reply }).map_err(|_| EmulatorError::Stopped)?;
-        outcome.await.map_err(|_| EmulatorError::Stopped)
+        self.invoker().invoke(payload).await
+    }
+
+    /// A handle that invokes this emulator's function from any task.
+    pub(crate) fn invoker(&self) -> Invoker {
+        Invoker { commands: self.commands.clone() }
     }
 
     /// Shuts down as Lambda does: SHUTDOWN to the extensions that asked for

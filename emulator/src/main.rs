@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use lambda_sansio::runtime::Mode;
+use lambda_sansio_emulator::load::{self, LoadPlan};
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome, ShutdownReport, INVOKE_PATH};
 
 const HELP: &str = "\
@@ -28,6 +29,14 @@ down (exit status 1 if any invocation failed). Without it, it serves until
 Ctrl-C; invoke it from another shell with
   curl -d '{}' http://127.0.0.1:PORT/2015-03-31/functions/function/invocations
 
+With --events or --repeat, it makes a load run: the events (those of
+--events, then those of --invoke) are sent --repeat times over, as fast as
+the function takes them (--concurrency at once, else one), with a progress
+bar on a terminal, and a summary at the end: invocations, failures by error
+type, latency percentiles, throughput, and the function's peak memory and
+CPU time per invocation (read from /proc, in 10 ms ticks: use enough
+invocations). Its exit status is 1 if any invocation failed.
+
 Options:
   --bootstrap PATH       The function's bootstrap executable (required).
   --handler TEXT         _HANDLER, the function's Handler setting.
@@ -44,6 +53,9 @@ Options:
                          request: N=500 (any status), N=reset, N=truncate,
                          N=delay:MS (repeatable).
   --invoke JSON          Invoke with this payload (repeatable).
+  --events FILE          A load run's events, one JSON document per line.
+  --repeat N             Send the events N times over (default: 1).
+  --json                 Print the load run's summary as JSON.
   -h, --help             Print this help.
 ";
 
@@ -51,14 +63,22 @@ Options:
 struct Args {
     config: EmulatorConfig,
     invokes: Vec<String>,
+    /// A load run: `(events file, repeat)`, when either was given.
+    load: Option<(Option<String>, u32)>,
+    json: bool,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut config = EmulatorConfig::default();
     let mut invokes = Vec::new();
+    let (mut events, mut repeat, mut json) = (None, None, false);
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
+        }
+        if flag == "--json" {
+            json = true;
+            continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -95,13 +115,22 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             },
             "--fault" => config.faults.push(value.parse()?),
             "--invoke" => invokes.push(value),
+            "--events" => events = Some(value),
+            "--repeat" => match value.parse::<u32>() {
+                Ok(n) if n > 0 => repeat = Some(n),
+                _ => return Err("--repeat takes a number from 1 to 4294967295".into()),
+            },
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
     if config.bootstrap.is_none() {
         return Err("--bootstrap PATH is required (see --help)".into());
     }
-    Ok(Some(Args { config, invokes }))
+    let load = (events.is_some() || repeat.is_some()).then(|| (events, repeat.unwrap_or(1)));
+    if json && load.is_none() {
+        return Err("--json is for load runs: give --events FILE or --repeat N too".into());
+    }
+    Ok(Some(Args { config, invokes, load, json }))
 }
 
 #[tokio::main]
@@ -117,16 +146,44 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let emulator = match Emulator::start(args.config).await {
-        Ok(emulator) => emulator,
+    let emulator = match Emulator::start(args.config.clone()).await {
+        Ok(emulator) => Ok(emulator),
         Err(error) => {
             eprintln!("lambda-sansio-emulator: {error}");
-            return ExitCode::FAILURE;
+            Err(ExitCode::FAILURE)
         }
+    };
+    let in_flight = match args.config.mode {
+        Mode::Concurrent { max } => usize::from(max.get()),
+        Mode::Classic => 1,
+    };
+    let plan = match &args.load {
+        Some((file, repeat)) => match load_events(file.as_deref(), &args.invokes) {
+            Ok(events) => Some(LoadPlan { events, repeat: *repeat, in_flight }),
+            Err(problem) => {
+                eprintln!("lambda-sansio-emulator: {problem}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let emulator = match emulator {
+        Ok(emulator) => emulator,
+        Err(code) => return code,
     };
     let address = emulator.address();
     eprintln!("lambda-sansio-emulator: Lambda APIs on http://{address} (AWS_LAMBDA_RUNTIME_API={address})");
     eprintln!("lambda-sansio-emulator: invoke with POST http://{address}{INVOKE_PATH}");
+    if let Some(plan) = plan {
+        let summary = load_run(&emulator, &plan).await;
+        if args.json {
+            println!("{}", summary.to_json());
+        } else {
+            println!("{summary}");
+        }
+        report(&emulator.shutdown().await);
+        return if summary.succeeded == summary.invocations { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
     let mut failed = false;
     if args.invokes.is_empty() {
         // Ctrl-C ends the wait; if the handler cannot be installed, stop now.
@@ -151,6 +208,44 @@ async fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The load run's events: each line of `file` that is not blank (each must
+/// be JSON), then the `--invoke` payloads.
+fn load_events(file: Option<&str>, invokes: &[String]) -> Result<Vec<Bytes>, String> {
+    let mut events = Vec::new();
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("could not read {file}: {e}"))?;
+        for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            if let Err(error) = serde_json::from_str::<serde_json::Value>(line) {
+                return Err(format!("line {} of {file} is not a JSON document: {error}", number + 1));
+            }
+            events.push(Bytes::from(line.to_owned()));
+        }
+    }
+    events.extend(invokes.iter().map(|payload| Bytes::from(payload.clone())));
+    if events.is_empty() {
+        return Err("a load run needs events: give --events FILE or --invoke JSON".into());
+    }
+    Ok(events)
+}
+
+/// Runs `plan` with a progress bar when stderr is a terminal.
+async fn load_run(emulator: &Emulator, plan: &LoadPlan) -> load::LoadSummary {
+    let bar = indicatif::ProgressBar::new(plan.total());
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} invocations, {per_sec}, {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let summary = load::run(emulator, plan, |done, _| bar.set_position(done)).await;
+    bar.finish_and_clear();
+    summary
 }
 
 /// An invocation that did not succeed, as a sentence.
@@ -188,4 +283,45 @@ fn report(report: &ShutdownReport) {
 fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     status.signal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Result<Option<Args>, String> {
+        parse(line.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn a_load_run_is_asked_for_with_events_or_repeat() {
+        let plain = args("--bootstrap b --invoke {}").unwrap().unwrap();
+        assert!(plain.load.is_none());
+        let repeated = args("--bootstrap b --invoke {} --repeat 5 --json").unwrap().unwrap();
+        assert_eq!(repeated.load, Some((None, 5)));
+        assert!(repeated.json);
+        let file = args("--bootstrap b --events e.jsonl").unwrap().unwrap();
+        assert_eq!(file.load, Some((Some("e.jsonl".into()), 1)));
+        assert!(args("--bootstrap b --repeat 0").is_err());
+        assert_eq!(
+            args("--bootstrap b --json").err().as_deref(),
+            Some("--json is for load runs: give --events FILE or --repeat N too")
+        );
+    }
+
+    #[test]
+    fn events_are_json_lines_then_the_invoke_payloads() {
+        let dir = std::env::temp_dir().join(format!("lambda-sansio-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("events.jsonl");
+        std::fs::write(&file, "{\"a\":1}\n\n[2]\n").unwrap();
+        let path = file.to_str().unwrap();
+        let events = load_events(Some(path), &["3".to_owned()]).unwrap();
+        assert_eq!(events, [Bytes::from("{\"a\":1}"), Bytes::from("[2]"), Bytes::from("3")]);
+        std::fs::write(&file, "{\"a\":1}\nnot json\n").unwrap();
+        let problem = load_events(Some(path), &[]).unwrap_err();
+        assert!(problem.starts_with(&format!("line 2 of {path} is not a JSON document")), "{problem}");
+        assert!(load_events(None, &[]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
