@@ -134,6 +134,36 @@ pub fn extension_config(
     config.map_err(|e| ExtensionRunError::Setup(RunError::Config(e)))
 }
 
+/// Writes one of the library's own diagnostic lines (a refused answer, a
+/// lost stream, a failed request that is retried): through `tracing` at
+/// WARN when the `tracing` feature is on and a subscriber is installed, so
+/// it carries the invocation's request id and follows `AWS_LAMBDA_LOG_LEVEL`;
+/// otherwise as one sentence on stderr. This and the `logging` module (feature `tracing`) are the
+/// only places where the crate writes anything.
+pub fn diagnostic(line: &str) {
+    #[cfg(feature = "tracing")]
+    if tracing::dispatcher::has_been_set() {
+        tracing::warn!(target: "lambda_sansio", "{}", line.strip_prefix("lambda-sansio: ").unwrap_or(line));
+        return;
+    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Feeds a failed exchange to the runtime machine, with a diagnostic line
+/// saying so (the machine retries it after a back-off while retries last).
+pub fn runtime_transport_error(
+    machine: &mut crate::runtime::RuntimeMachine,
+    token: crate::Token,
+    error: crate::TransportError,
+    now: std::time::Instant,
+) -> Result<(), RuntimeError> {
+    diagnostic(&format!(
+        "lambda-sansio: a request to the Runtime API failed ({error}); it is retried while retries last"
+    ));
+    machine.handle_transport_error(token, error, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,6 +106,8 @@ mod exchange;
 pub mod extension;
 pub mod headers;
 mod ids;
+#[cfg(feature = "tracing")]
+pub mod logging;
 pub mod platform;
 mod report;
 mod retry;

@@ -87,6 +87,10 @@ pub struct EmulatorConfig {
     pub faults: Vec<FaultRule>,
     /// Extra environment for the processes.
     pub env: Vec<(String, String)>,
+    /// `AWS_LAMBDA_LOG_FORMAT`: `Text` (the default) or `JSON`.
+    pub log_format: String,
+    /// `AWS_LAMBDA_LOG_LEVEL`, when set.
+    pub log_level: Option<String>,
     /// How long to wait for extensions to register before starting the
     /// bootstrap.
     pub register_wait: Duration,
@@ -107,6 +111,8 @@ impl Default for EmulatorConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             faults: Vec::new(),
             env: Vec::new(),
+            log_format: "Text".to_owned(),
+            log_level: None,
             register_wait: Duration::from_secs(2),
         }
     }
@@ -471,10 +477,13 @@ fn environment(config: &EmulatorConfig, address: SocketAddr) -> Vec<(String, Str
         ("AWS_LAMBDA_LOG_GROUP_NAME".to_owned(), format!("/aws/lambda/{}", config.function_name)),
         ("AWS_LAMBDA_LOG_STREAM_NAME".to_owned(), "local/[$LATEST]emulator".to_owned()),
         ("AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(), initialization_type(config.mode).to_owned()),
-        ("AWS_LAMBDA_LOG_FORMAT".to_owned(), "Text".to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT".to_owned(), config.log_format.clone()),
         ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
         ("AWS_DEFAULT_REGION".to_owned(), "us-east-1".to_owned()),
     ];
+    if let Some(level) = &config.log_level {
+        env.push(("AWS_LAMBDA_LOG_LEVEL".to_owned(), level.clone()));
+    }
     if let Mode::Concurrent { max } = config.mode {
         env.push(("AWS_LAMBDA_MAX_CONCURRENCY".to_owned(), max.to_string()));
     }

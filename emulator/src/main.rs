@@ -44,6 +44,9 @@ Options:
   --memory MB            AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default: 128).
   --timeout SECONDS      The function timeout (default: 30).
   --env KEY=VALUE        More environment for the processes (repeatable).
+  --log-format FORMAT    AWS_LAMBDA_LOG_FORMAT: text (default) or json.
+  --log-level LEVEL      AWS_LAMBDA_LOG_LEVEL: trace, debug, info, warn,
+                         error or fatal.
   --extensions DIR       Start every executable in DIR as an external
                          extension, as Lambda does with /opt/extensions.
   --extension PATH       Start one more external extension (repeatable).
@@ -102,6 +105,20 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
                     return Err("--env takes KEY=VALUE with a non-empty KEY".into());
                 }
                 config.env.push((key.to_owned(), val.to_owned()));
+            }
+            "--log-format" => {
+                config.log_format = match value.to_ascii_lowercase().as_str() {
+                    "text" => "Text".to_owned(),
+                    "json" => "JSON".to_owned(),
+                    _ => return Err("--log-format takes text or json".into()),
+                }
+            }
+            "--log-level" => {
+                let level = value.to_ascii_uppercase();
+                if !["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"].contains(&level.as_str()) {
+                    return Err("--log-level takes trace, debug, info, warn, error or fatal".into());
+                }
+                config.log_level = Some(level);
             }
             "--extensions" => config.extensions_dir = Some(value.into()),
             "--extension" => config.extensions.push(value.into()),

@@ -82,6 +82,8 @@ pub(crate) fn call<F>(handler: &F, payload: Bytes, context: &Context) -> Result<
 where
     F: Fn(Bytes, &Context) -> Result<Response, HandlerError>,
 {
+    #[cfg(feature = "tracing")]
+    let _span = lambda_sansio::logging::invocation_span(&context.request_id).entered();
     match catch_unwind(AssertUnwindSafe(|| handler(payload, context))) {
         Ok(Ok(response)) => Ok(response),
         Ok(Err(HandlerError(report))) => Err(report),

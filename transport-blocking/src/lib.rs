@@ -34,6 +34,10 @@ pub use lambda_sansio::driver::{ExtensionRunError, RunError};
 pub use lambda_sansio::extension::{
     EventType, InvokeEvent, ShutdownEvent, ShutdownReason, SubscriptionRefusal, Tracing,
 };
+/// Lambda's logging controls (feature `tracing`): call
+/// `init_default_subscriber()` first thing in `main`.
+#[cfg(feature = "tracing")]
+pub use lambda_sansio::logging::{init_default_subscriber, LogConfig, LogFormat};
 pub use lambda_sansio::runtime::{Mode, RuntimeConfig};
 pub use lambda_sansio::telemetry::{
     Buffering, RecordCategory, RecordType, Subscription, SubscriptionApi, TelemetryRecord,

@@ -90,7 +90,7 @@ fn answer(
 
 fn log_event(event: &RuntimeEvent) {
     if let Some(line) = lambda_sansio::driver::runtime_event_line(event) {
-        eprintln!("{line}");
+        lambda_sansio::driver::diagnostic(&line);
     }
 }
 
@@ -154,7 +154,12 @@ where
             let stream = streams.take(&out);
             checked(match exchange(connection, &out, stream) {
                 Ok(response) => machine.handle_response(out.token, response),
-                Err(error) => machine.handle_transport_error(out.token, error, Instant::now()),
+                Err(error) => lambda_sansio::driver::runtime_transport_error(
+                    &mut machine,
+                    out.token,
+                    error,
+                    Instant::now(),
+                ),
             })?;
         } else if let Some(event) = machine.poll_event() {
             match event {
@@ -275,7 +280,12 @@ where
         match input {
             Input::Io(token, Ok(response)) => checked(machine.handle_response(token, response))?,
             Input::Io(token, Err(error)) => {
-                checked(machine.handle_transport_error(token, error, Instant::now()))?;
+                checked(lambda_sansio::driver::runtime_transport_error(
+                    &mut machine,
+                    token,
+                    error,
+                    Instant::now(),
+                ))?;
             }
             Input::Done(id, result) => answer(&mut machine, &mut streams, id, result)?,
         }

@@ -49,7 +49,9 @@ where
         // extension with no events is never sent one. Should it end (the
         // platform went away), the machine says why and the thread ends.
         if let Ok(ExtensionEvent::Exit(ExitReason::Fatal(error))) = pump(&mut machine, &mut connection) {
-            eprintln!("lambda-sansio: the SIGTERM helper's extension stopped: {error}");
+            lambda_sansio::driver::diagnostic(&format!(
+                "lambda-sansio: the SIGTERM helper's extension stopped: {error}"
+            ));
         }
     };
     thread::Builder::new()

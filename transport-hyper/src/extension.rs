@@ -84,7 +84,7 @@ impl Extension {
                 // Only without auto_ready, which this driver keeps on.
                 ExtensionEvent::Registered(_) => Ok(()),
                 ExtensionEvent::EventsUnavailable(unavailable) => {
-                    eprintln!("lambda-sansio: {unavailable}");
+                    lambda_sansio::driver::diagnostic(&format!("lambda-sansio: {unavailable}"));
                     continue;
                 }
                 ExtensionEvent::Exit(reason) => return extension_exit(reason),

@@ -132,7 +132,16 @@ where
                         set_trace_env(invocation.trace_id.as_deref());
                     }
                     let context = Context::of(&invocation);
-                    let work = invoke(handler(invocation.payload, context), invocation.request_id);
+                    #[cfg(feature = "tracing")]
+                    let span = lambda_sansio::logging::invocation_span(&invocation.request_id);
+                    let call = {
+                        #[cfg(feature = "tracing")]
+                        let _entered = span.enter();
+                        handler(invocation.payload, context)
+                    };
+                    #[cfg(feature = "tracing")]
+                    let call = tracing::Instrument::instrument(call, span);
+                    let work = invoke(call, invocation.request_id);
                     if inline {
                         slots.feed(&mut machine, work.await)?;
                     } else {
@@ -194,7 +203,9 @@ impl Slots {
                 }
                 checked(match result {
                     Ok(response) => machine.handle_response(token, response),
-                    Err(error) => machine.handle_transport_error(token, error, Instant::now()),
+                    Err(error) => {
+                        lambda_sansio::driver::runtime_transport_error(machine, token, error, Instant::now())
+                    }
                 })
             }
             Input::Done(id, Ok(Response::Buffered(body))) => checked(machine.respond(&id, body)),
@@ -260,7 +271,7 @@ impl<Fut: Future> Future for CatchUnwind<Fut> {
 
 fn log_event(event: &RuntimeEvent) {
     if let Some(line) = lambda_sansio::driver::runtime_event_line(event) {
-        eprintln!("{line}");
+        lambda_sansio::driver::diagnostic(&line);
     }
 }
 
