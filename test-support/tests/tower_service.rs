@@ -68,6 +68,9 @@ async fn json_handlers_decode_events_and_encode_results() {
         invoke(b"[1,2,39]").await.unwrap().unwrap(),
         InvokeOutcome::Response(Bytes::from_static(b"42"))
     );
+    // A mismatched event is Runtime.InvalidEvent with serde's reason.
     let outcome = invoke(b"\"not numbers\"").await.unwrap().unwrap();
-    assert!(matches!(outcome, InvokeOutcome::Error(ref t, _) if t == "Function.Error"), "{outcome:?}");
+    let InvokeOutcome::Error(error_type, body) = &outcome else { panic!("{outcome:?}") };
+    assert_eq!(error_type, "Runtime.InvalidEvent");
+    assert!(String::from_utf8_lossy(body).contains("expected a sequence"), "{outcome:?}");
 }
