@@ -197,6 +197,38 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_763_781_296_789), "2025-11-22T03:14:56.789Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        // Dates late in a 400-year era and across century rules (checked
+        // against Python's datetime).
+        assert_eq!(rfc3339(68_169_600_000), "1972-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(1_735_689_599_999), "2024-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(2_147_483_648_000), "2038-01-19T03:14:08.000Z");
+        assert_eq!(rfc3339(4_107_542_400_000), "2100-03-01T00:00:00.000Z");
+        assert_eq!(rfc3339(13_574_563_200_000), "2400-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn every_outcome_has_its_report_status() {
+        let response = Outcome::Response { body: bytes::Bytes::new(), streamed: false, content_type: None };
+        let error = Outcome::Error { error_type: "Function.X".into(), body: bytes::Bytes::new() };
+        assert_eq!(status_of(&response), "success");
+        assert_eq!(status_of(&error), "error");
+        assert_eq!(status_of(&Outcome::TimedOut), "timeout");
+        assert_eq!(status_of(&Outcome::Aborted), "failure");
+    }
+
+    #[test]
+    fn a_batch_is_due_once_it_holds_max_bytes() {
+        let buffering = Buffering { max_items: 1_000, max_bytes: 262_144, timeout_ms: 30_000 };
+        let mut batcher = Batcher::new(buffering);
+        let now = Instant::now();
+        let big = record("function", 0, serde_json::Value::String("x".repeat(100_000)));
+        batcher.push(big.clone(), now);
+        batcher.push(big.clone(), now);
+        assert!(batcher.poll_batch(now).is_none(), "200 KB is under max_bytes and nothing is due");
+        batcher.push(big, now);
+        assert_eq!(batcher.poll_batch(now).map(|b| b.len()), Some(3), "300 KB is over max_bytes");
+        assert!(batcher.poll_timeout().is_none());
     }
 
     #[test]
