@@ -229,6 +229,17 @@ mod tests {
         batcher.push(big, now);
         assert_eq!(batcher.poll_batch(now).map(|b| b.len()), Some(3), "300 KB is over max_bytes");
         assert!(batcher.poll_timeout().is_none());
+        // The estimate is the record's JSON, its time and 32 bytes of
+        // framing: two records estimated at exactly half of max_bytes fill
+        // a batch, one byte less does not.
+        let sized = |text_len: usize| record("function", 0, serde_json::Value::String("y".repeat(text_len)));
+        let half = 131_072 - 24 - 32 - 2;
+        for (text_len, full) in [(half, true), (half - 1, false)] {
+            let mut batcher = Batcher::new(buffering);
+            batcher.push(sized(text_len), now);
+            batcher.push(sized(text_len), now);
+            assert_eq!(batcher.poll_batch(now).is_some(), full, "{text_len}");
+        }
     }
 
     #[test]
