@@ -150,6 +150,20 @@ pub fn diagnostic(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
+/// Feeds a failed exchange to an extension machine, with a diagnostic line
+/// saying so (the machine retries it after a back-off while retries last).
+pub fn extension_transport_error(
+    machine: &mut crate::extension::ExtensionMachine,
+    token: crate::Token,
+    error: crate::TransportError,
+    now: std::time::Instant,
+) -> Result<(), ExtensionError> {
+    diagnostic(&format!(
+        "lambda-sansio: a request to the Extensions API failed ({error}); it is retried while retries last"
+    ));
+    machine.handle_transport_error(token, error, now)
+}
+
 /// Feeds a failed exchange to the runtime machine, with a diagnostic line
 /// saying so (the machine retries it after a back-off while retries last).
 pub fn runtime_transport_error(

@@ -121,7 +121,9 @@ pub(crate) async fn step(
     if let Some(out) = machine.poll_request() {
         let result = match client.send(out.request).await {
             Ok(response) => machine.handle_response(out.token, response),
-            Err(error) => machine.handle_transport_error(out.token, error, Instant::now()),
+            Err(error) => {
+                lambda_sansio::driver::extension_transport_error(machine, out.token, error, Instant::now())
+            }
         };
         return checked_extension(result).map(|()| true);
     }
