@@ -60,8 +60,8 @@ pub(crate) enum Command {
     Invoke { payload: Bytes, reply: oneshot::Sender<InvokeOutcome> },
     /// A line of process output.
     Output { source: Source, line: String },
-    /// The runtime process exited.
-    RuntimeExited { status: String },
+    /// The runtime or an extension process exited.
+    Exited { source: Source, status: String },
     /// Start shutdown; answers with the names of the registered extensions.
     Shutdown { reason: ShutdownReason, reply: oneshot::Sender<Vec<String>> },
     /// The supervisor stopped the old processes: start a fresh environment
@@ -106,7 +106,7 @@ pub(crate) struct Actor {
     /// Why the environment is dead, until it is reset.
     dead: Option<String>,
     /// Invocations that arrived while the environment was being reset.
-    held: Vec<(Bytes, oneshot::Sender<InvokeOutcome>)>,
+    held: Vec<(Bytes, oneshot::Sender<InvokeOutcome>, Attempt)>,
     /// When the current environment started, for the init report.
     init_started: Instant,
     pending: HashMap<ConnId, oneshot::Sender<http::Response<Bytes>>>,
@@ -121,9 +121,20 @@ pub(crate) struct Actor {
     registered: Vec<String>,
 }
 
+/// Whether an invocation already waited for a fresh environment once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    First,
+    Again,
+}
+
 struct Waiter {
     reply: oneshot::Sender<InvokeOutcome>,
     started: Option<Instant>,
+    /// The event, kept until the invocation starts so that a queued one can
+    /// run in the next environment when this one fails first (only on its
+    /// first attempt).
+    payload: Option<Bytes>,
 }
 
 fn epoch_ms(at: SystemTime) -> u64 {
@@ -196,7 +207,7 @@ impl Actor {
                 }
             }
             Command::Undelivered { conn } => self.platform.delivery_failed(conn),
-            Command::Invoke { payload, reply } => self.invoke(payload, reply),
+            Command::Invoke { payload, reply } => self.invoke(payload, reply, Attempt::First),
             Command::Output { source, line } => {
                 let (category, kind) = match source {
                     Source::Runtime => (RecordCategory::Function, "function"),
@@ -205,17 +216,40 @@ impl Actor {
                 let record = records::record(kind, telemetry::epoch_now(), serde_json::Value::String(line));
                 self.publish(category, record);
             }
-            Command::RuntimeExited { status } => {
+            Command::Exited { source, status } => {
                 if self.dead.is_some() || self.stopping {
                     return;
                 }
-                let reason = format!("Runtime exited: {status}");
+                // A process that ends while the environment runs fails it,
+                // the runtime or an extension alike: Lambda resets the
+                // environment, and so does the next invocation here.
+                let reason = match source {
+                    Source::Runtime => format!("Runtime exited: {status}"),
+                    Source::Extension(name) => format!("Extension {name} exited: {status}"),
+                };
+                // Invocations that started are lost with the environment;
+                // queued ones wait for the next environment, once: a
+                // function whose every environment fails (an init error)
+                // fails them instead of starting environments forever.
                 let ids: Vec<RequestId> = self.waiters.keys().cloned().collect();
+                let mut requeued = Vec::new();
                 for id in ids {
-                    self.finish(&id, InvokeOutcome::Aborted(reason.clone()));
+                    let queued =
+                        self.waiters.get(&id).is_some_and(|w| w.started.is_none() && w.payload.is_some());
+                    if queued {
+                        if let Some(Waiter { reply, payload: Some(payload), .. }) = self.waiters.remove(&id) {
+                            self.deadlines.retain(|_, waiting| waiting != &id);
+                            requeued.push((payload, reply));
+                        }
+                    } else {
+                        self.finish(&id, InvokeOutcome::Aborted(reason.clone()));
+                    }
                 }
                 self.platform.shutdown(ShutdownReason::Failure, self.shutdown_deadline());
                 self.dead = Some(reason);
+                for (payload, reply) in requeued {
+                    self.invoke(payload, reply, Attempt::Again);
+                }
             }
             Command::Reset { done } => {
                 self.reset();
@@ -253,8 +287,8 @@ impl Actor {
         self.subscribers.clear();
         self.registered.clear();
         self.dead = None;
-        for (payload, reply) in std::mem::take(&mut self.held) {
-            self.invoke(payload, reply);
+        for (payload, reply, attempt) in std::mem::take(&mut self.held) {
+            self.invoke(payload, reply, attempt);
         }
     }
 
@@ -262,7 +296,7 @@ impl Actor {
         DeadlineMs(epoch_ms(SystemTime::now()) + 2_000)
     }
 
-    fn invoke(&mut self, payload: Bytes, reply: oneshot::Sender<InvokeOutcome>) {
+    fn invoke(&mut self, payload: Bytes, reply: oneshot::Sender<InvokeOutcome>, attempt: Attempt) {
         if self.stopping {
             let _ = reply.send(InvokeOutcome::Aborted("the emulator is shutting down".into()));
             return;
@@ -272,10 +306,11 @@ impl Actor {
             if self.held.is_empty() {
                 let _ = self.supervisor.send(Supervise::Reset);
             }
-            self.held.push((payload, reply));
+            self.held.push((payload, reply, attempt));
             return;
         }
         let request_id = self.ids.request_id();
+        let payload_copy = payload.clone();
         let deadline = DeadlineMs(epoch_ms(SystemTime::now() + self.timeout));
         let invocation = NewInvocation {
             request_id: request_id.clone(),
@@ -292,7 +327,8 @@ impl Actor {
             Ok(()) => {
                 let seq = self.ids.next_seq();
                 self.deadlines.insert((Instant::now() + self.timeout, seq), request_id.clone());
-                self.waiters.insert(request_id, Waiter { reply, started: None });
+                let payload = (attempt == Attempt::First).then_some(payload_copy);
+                self.waiters.insert(request_id, Waiter { reply, started: None, payload });
             }
             Err(error) => {
                 let _ = reply.send(InvokeOutcome::Aborted(error.to_string()));
@@ -350,6 +386,7 @@ impl Actor {
             PlatformEvent::InvocationStarted { request_id } => {
                 if let Some(waiter) = self.waiters.get_mut(request_id) {
                     waiter.started.get_or_insert_with(Instant::now);
+                    waiter.payload = None;
                 }
                 let record = records::start_record(request_id.as_str(), "$LATEST", telemetry::epoch_now());
                 self.publish(RecordCategory::Platform, record);
@@ -363,8 +400,11 @@ impl Actor {
                     Outcome::TimedOut => InvokeOutcome::TimedOut,
                     Outcome::Aborted => InvokeOutcome::Aborted("the environment shut down".into()),
                 };
-                self.report(request_id, records::status_of(outcome));
-                self.finish(request_id, result);
+                // An invocation moved to the next environment is not over.
+                if self.waiters.contains_key(request_id) {
+                    self.report(request_id, records::status_of(outcome));
+                    self.finish(request_id, result);
+                }
             }
             _ => {}
         }

@@ -117,15 +117,16 @@ pub(crate) fn launch(
         pumps.push(tokio::spawn(pump(stderr, true, source.clone(), commands.clone())));
     }
     let (exit_tx, exit) = watch::channel(None);
-    let runtime = source == Source::Runtime;
     let commands = commands.clone();
+    let exited = source.clone();
     tokio::spawn(async move {
         let status = child.wait().await.ok();
+        // The actor hears of the exit before anyone waiting on `exit` can
+        // move on (and, say, reset the environment): the exit of an old
+        // process is never taken for one of the next environment's.
+        let text = status.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+        let _ = commands.send(Command::Exited { source: exited, status: text });
         let _ = exit_tx.send(status);
-        if runtime {
-            let status = status.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
-            let _ = commands.send(Command::RuntimeExited { status });
-        }
     });
     let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     Ok(Running { name, pid, exit, pumps })
