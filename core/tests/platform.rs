@@ -70,6 +70,12 @@ fn events(p: &mut PlatformMachine) -> Vec<PlatformEvent> {
     std::iter::from_fn(|| p.poll_event()).collect()
 }
 
+/// The events without `InvocationEnded` (whether the environment may
+/// freeze yet depends on the extensions, not on the answer).
+fn answers_recorded(p: &mut PlatformMachine) -> Vec<PlatformEvent> {
+    events(p).into_iter().filter(|e| !matches!(e, PlatformEvent::InvocationEnded { .. })).collect()
+}
+
 #[test]
 fn register_answers_identifier_and_function_info() {
     let mut p = platform(Mode::Classic);
@@ -182,16 +188,20 @@ fn answer_statuses() {
     assert_eq!((no_echo.status().as_u16(), error_type(&no_echo).as_str()), (400, "InvalidInvocationID"));
     let ok = answer(&mut p, "r1", Some("n1"), Bytes::from_static(b"done"));
     assert_eq!(ok.status(), 202);
+    // Without INVOKE extensions the invocation is also over at once.
     assert_eq!(
         events(&mut p),
-        vec![PlatformEvent::InvocationCompleted {
-            request_id: RequestId::new("r1").unwrap(),
-            outcome: Outcome::Response {
-                body: Bytes::from_static(b"done"),
-                streamed: false,
-                content_type: Some(http::HeaderValue::from_static("application/octet-stream"))
-            }
-        }]
+        vec![
+            PlatformEvent::InvocationCompleted {
+                request_id: RequestId::new("r1").unwrap(),
+                outcome: Outcome::Response {
+                    body: Bytes::from_static(b"done"),
+                    streamed: false,
+                    content_type: Some(http::HeaderValue::from_static("application/octet-stream"))
+                }
+            },
+            PlatformEvent::InvocationEnded { request_id: RequestId::new("r1").unwrap() }
+        ]
     );
     let twice = answer(&mut p, "r1", Some("n1"), Bytes::new());
     assert_eq!((twice.status().as_u16(), error_type(&twice).as_str()), (400, "InvalidRequestID"));
@@ -211,7 +221,7 @@ fn a_413_ends_the_invocation_as_a_size_error_and_a_later_report_gets_403() {
         );
         let [PlatformEvent::InvocationCompleted {
             outcome: Outcome::Error { error_type: recorded, body }, ..
-        }] = &events(&mut p)[..]
+        }] = &answers_recorded(&mut p)[..]
         else {
             panic!("the invocation ends at the 413 ({mode:?})")
         };
@@ -241,7 +251,7 @@ fn a_body_the_server_could_not_read_ends_the_invocation_or_is_refused() {
         let (_, reply) = p.poll_response().unwrap();
         assert_eq!(reply.status(), status);
         let [PlatformEvent::InvocationCompleted { outcome: Outcome::Error { error_type, .. }, .. }] =
-            &events(&mut p)[..]
+            &answers_recorded(&mut p)[..]
         else {
             panic!("{problem:?} ends the invocation")
         };
@@ -270,7 +280,7 @@ fn error_reports_keep_a_well_formed_type_and_rewrite_others() {
         request.headers_mut().insert("lambda-runtime-function-error-type", given.parse().unwrap());
         assert_eq!(call(&mut p, 3, request).unwrap().status(), 202);
         let [PlatformEvent::InvocationCompleted { outcome: Outcome::Error { error_type, .. }, .. }] =
-            &events(&mut p)[..]
+            &answers_recorded(&mut p)[..]
         else {
             panic!()
         };
@@ -633,4 +643,42 @@ fn classic_invocations_go_on_without_an_extension_that_failed() {
     assert_eq!(answer(&mut p, "r1", None, Bytes::new()).status(), 202);
     let next = call(&mut p, 4, rt::next(&addr()).unwrap()).expect("r2 is delivered at once");
     assert_eq!(next.headers()["lambda-runtime-aws-request-id"], "r2");
+}
+
+#[test]
+fn an_invocation_is_over_only_after_every_invoke_extension_called_next() {
+    let mut p = platform(Mode::Classic);
+    let id = ext_id(&register(&mut p, "ext-a", &[EventType::Invoke]));
+    p.invoke(invocation("r1", None)).unwrap();
+    p.handle_request(ConnId(2), &ext::next(&addr(), &id).unwrap());
+    p.handle_request(ConnId(1), &rt::next(&addr()).unwrap());
+    std::iter::from_fn(|| p.poll_response()).for_each(drop);
+    events(&mut p);
+    assert_eq!(answer(&mut p, "r1", None, Bytes::from_static(b"ok")).status(), 202);
+    let answered = events(&mut p);
+    assert!(matches!(&answered[..], [PlatformEvent::InvocationCompleted { .. }]), "{answered:?}");
+    p.handle_request(ConnId(2), &ext::next(&addr(), &id).unwrap());
+    let over = events(&mut p);
+    assert!(
+        matches!(&over[..], [PlatformEvent::InvocationEnded { request_id }] if request_id.as_str() == "r1"),
+        "the report is due once the extension called next: {over:?}"
+    );
+}
+
+#[test]
+fn under_managed_instances_an_answered_invocation_is_over_at_once() {
+    let mut p = platform(Mode::Concurrent { max: NonZeroU16::new(2).unwrap() });
+    p.invoke(invocation("r1", None)).unwrap();
+    call(&mut p, 1, rt::next(&addr()).unwrap()).unwrap();
+    events(&mut p);
+    answer(&mut p, "r1", None, Bytes::new());
+    let kinds: Vec<&str> = events(&mut p)
+        .iter()
+        .map(|e| match e {
+            PlatformEvent::InvocationCompleted { .. } => "completed",
+            PlatformEvent::InvocationEnded { .. } => "ended",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["completed", "ended"]);
 }

@@ -117,8 +117,18 @@ pub(crate) struct Actor {
     function_arn: String,
     function: Function,
     subscribers: Vec<(Vec<RecordCategory>, mpsc::UnboundedSender<Delivery>)>,
+    /// Answered invocations whose `platform.report` waits for the platform
+    /// to declare them over: when each started, and its status.
+    ending: HashMap<RequestId, (Option<Instant>, &'static str)>,
     events: EventLog,
     registered: Vec<String>,
+}
+
+/// Which per-invocation metrics record to publish.
+#[derive(Debug, Clone, Copy)]
+enum MetricsRecord {
+    RuntimeDone,
+    Report,
 }
 
 /// Whether an invocation already waited for a fresh environment once.
@@ -165,6 +175,7 @@ impl Actor {
             function_arn,
             function,
             subscribers: Vec::new(),
+            ending: HashMap::new(),
             events,
             registered: Vec::new(),
         }
@@ -172,21 +183,35 @@ impl Actor {
 
     /// Runs until every command sender is gone.
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        // A shutdown asked for while answered invocations still wait for
+        // their extensions' `next`: Lambda would not spin down in the middle
+        // of that work, so it waits for them (at most 2 s) first.
+        let mut shutdown: Option<(ShutdownReason, oneshot::Sender<Vec<String>>, Instant)> = None;
         loop {
+            if shutdown.as_ref().is_some_and(|(_, _, by)| self.ending.is_empty() || Instant::now() >= *by) {
+                if let Some((reason, reply, _)) = shutdown.take() {
+                    self.stopping = true;
+                    // Lambda delivers buffered telemetry before SHUTDOWN.
+                    self.flush_telemetry().await;
+                    self.platform.shutdown(reason, self.shutdown_deadline());
+                    self.flush();
+                    let _ = reply.send(self.registered.clone());
+                }
+            }
             let next_deadline = self.deadlines.keys().next().map(|(at, _)| *at);
+            let wake = match &shutdown {
+                Some((_, _, by)) => Some(next_deadline.map_or(*by, |at| at.min(*by))),
+                None => next_deadline,
+            };
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(Command::Shutdown { reason, reply }) => {
-                        self.stopping = true;
-                        // Lambda delivers buffered telemetry before SHUTDOWN.
-                        self.flush_telemetry().await;
-                        self.platform.shutdown(reason, self.shutdown_deadline());
-                        let _ = reply.send(self.registered.clone());
+                        shutdown = Some((reason, reply, Instant::now() + Duration::from_secs(2)));
                     }
                     Some(command) => self.handle(command),
                     None => return,
                 },
-                () = sleep_until(next_deadline) => self.expire(Instant::now()),
+                () = sleep_until(wake) => self.expire(Instant::now()),
             }
             self.flush();
         }
@@ -285,6 +310,7 @@ impl Actor {
         self.pending.clear();
         self.deadlines.clear();
         self.subscribers.clear();
+        self.ending.clear();
         self.registered.clear();
         self.dead = None;
         for (payload, reply, attempt) in std::mem::take(&mut self.held) {
@@ -401,30 +427,52 @@ impl Actor {
                     Outcome::Aborted => InvokeOutcome::Aborted("the environment shut down".into()),
                 };
                 // An invocation moved to the next environment is not over.
-                if self.waiters.contains_key(request_id) {
-                    self.report(request_id, records::status_of(outcome));
+                if let Some(waiter) = self.waiters.get(request_id) {
+                    let (started, status) = (waiter.started, records::status_of(outcome));
+                    if started.is_some() {
+                        self.publish_metrics(request_id, started, status, MetricsRecord::RuntimeDone);
+                        self.ending.insert(request_id.clone(), (started, status));
+                    }
                     self.finish(request_id, result);
+                }
+            }
+            // As Lambda does: the report comes once every extension called
+            // `next` (its duration includes their work), not at the answer.
+            PlatformEvent::InvocationEnded { request_id } => {
+                if let Some((started, status)) = self.ending.remove(request_id) {
+                    self.publish_metrics(request_id, started, status, MetricsRecord::Report);
                 }
             }
             _ => {}
         }
     }
 
-    fn report(&mut self, request_id: &RequestId, status: &'static str) {
+    fn publish_metrics(
+        &mut self,
+        request_id: &RequestId,
+        started: Option<Instant>,
+        status: &'static str,
+        which: MetricsRecord,
+    ) {
         // Measuring memory reads /proc: only for someone who will read it.
         if !self.subscribers.iter().any(|(categories, _)| categories.contains(&RecordCategory::Platform)) {
             return;
         }
-        let started = self.waiters.get(request_id).and_then(|w| w.started);
-        let metrics = records::InvocationMetrics {
+        let mut metrics = records::InvocationMetrics {
             status,
             duration: started.map_or(Duration::ZERO, |s| s.elapsed()),
             memory_size_mb: self.function.memory_mb,
-            max_memory_used_mb: self.function.peak_memory_mb(),
+            max_memory_used_mb: 0,
         };
-        for record in records::completion_records(request_id.as_str(), &metrics, telemetry::epoch_now()) {
-            self.publish(RecordCategory::Platform, record);
-        }
+        let (id, now) = (request_id.as_str(), telemetry::epoch_now());
+        let record = match which {
+            MetricsRecord::RuntimeDone => records::runtime_done_record(id, &metrics, now),
+            MetricsRecord::Report => {
+                metrics.max_memory_used_mb = self.function.peak_memory_mb();
+                records::report_record(id, &metrics, now)
+            }
+        };
+        self.publish(RecordCategory::Platform, record);
     }
 
     fn finish(&mut self, request_id: &RequestId, result: InvokeOutcome) {

@@ -91,6 +91,15 @@ pub enum PlatformEvent {
         /// How.
         outcome: Outcome,
     },
+    /// The invocation is over for the environment: its answer is recorded
+    /// and (classic mode) every INVOKE extension called `next` after it, or
+    /// the platform ended it (a timeout, shutdown). Its `platform.report` is
+    /// due now, after `platform.runtimeDone`, and the environment may
+    /// freeze. Only invocations that were delivered end this way.
+    InvocationEnded {
+        /// Which.
+        request_id: RequestId,
+    },
     /// An extension reported an error after init and must exit.
     ExtensionExitError {
         /// The extension.

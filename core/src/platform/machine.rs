@@ -356,6 +356,7 @@ impl PlatformMachine {
         self.active.remove(at);
         self.remember_expired(id.clone());
         self.complete(id.clone(), Outcome::TimedOut);
+        self.events.push_back(PlatformEvent::InvocationEnded { request_id: id.clone() });
         if self.config.mode == Mode::Classic {
             self.shutdown(ShutdownReason::Timeout, shutdown_deadline);
         }
@@ -376,12 +377,16 @@ impl PlatformMachine {
         while let Some(queued) = self.queue.pop_front() {
             self.complete(queued.request_id, Outcome::Aborted);
         }
-        let unanswered: Vec<RequestId> =
-            self.active.iter().filter(|a| !a.answered).map(|a| a.request_id.clone()).collect();
-        self.active.retain(|a| a.answered);
-        for id in unanswered {
-            self.remember_closed_by_platform(id.clone());
-            self.complete(id, Outcome::Aborted);
+        // Every delivered invocation is over: unanswered ones end as
+        // aborted, answered ones whose extensions were still busy end too
+        // (their reports are due before SHUTDOWN).
+        for active in std::mem::take(&mut self.active) {
+            let id = active.request_id;
+            if !active.answered {
+                self.remember_closed_by_platform(id.clone());
+                self.complete(id.clone(), Outcome::Aborted);
+            }
+            self.events.push_back(PlatformEvent::InvocationEnded { request_id: id });
         }
         let body = super::event::shutdown_body(&reason, deadline);
         self.shutdown_event = Some(body.clone());
@@ -474,7 +479,9 @@ impl PlatformMachine {
             Mode::Classic => {
                 let ended = self.active.first().is_some_and(|a| a.answered) && self.extensions_idle();
                 if ended {
-                    self.active.clear();
+                    for done in std::mem::take(&mut self.active) {
+                        self.events.push_back(PlatformEvent::InvocationEnded { request_id: done.request_id });
+                    }
                 }
                 if self.active.is_empty() && self.extensions_idle() {
                     self.dispatch();

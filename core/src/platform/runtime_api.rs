@@ -208,7 +208,11 @@ impl PlatformMachine {
                 self.active.remove(at);
             }
         }
-        self.complete(id, outcome);
+        self.complete(id.clone(), outcome);
+        if matches!(self.config.mode, Mode::Concurrent { .. }) {
+            // No INVOKE extensions under Managed Instances: over at once.
+            self.events.push_back(PlatformEvent::InvocationEnded { request_id: id });
+        }
     }
 
     pub(super) fn runtime_init_error(&mut self, conn: ConnId, request: &http::Request<Bytes>) {

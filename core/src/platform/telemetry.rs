@@ -85,32 +85,34 @@ pub struct InvocationMetrics {
     pub max_memory_used_mb: u64,
 }
 
-/// `platform.runtimeDone` then `platform.report` for invocation
-/// `request_id`, ended at `epoch_ms`. `billedDurationMs` is the duration
-/// rounded up to a whole millisecond, as Lambda bills.
-pub fn completion_records(
-    request_id: &str,
-    metrics: &InvocationMetrics,
-    epoch_ms: u64,
-) -> [TelemetryRecord; 2] {
-    let duration_ms = millis(metrics.duration);
-    let billed = u64::try_from(metrics.duration.as_micros().div_ceil(1_000)).unwrap_or(u64::MAX);
+/// `platform.runtimeDone` for invocation `request_id`, whose runtime
+/// answered at `epoch_ms` after `metrics.duration`.
+pub fn runtime_done_record(request_id: &str, metrics: &InvocationMetrics, epoch_ms: u64) -> TelemetryRecord {
     let done = json!({
         "requestId": request_id,
         "status": metrics.status,
-        "metrics": {"durationMs": duration_ms},
+        "metrics": {"durationMs": millis(metrics.duration)},
     });
+    record("platform.runtimeDone", epoch_ms, done)
+}
+
+/// `platform.report` for invocation `request_id`, ended at `epoch_ms` (after
+/// every extension called `next`, so `metrics.duration` includes their
+/// work). `billedDurationMs` is the duration rounded up to a whole
+/// millisecond, as Lambda bills.
+pub fn report_record(request_id: &str, metrics: &InvocationMetrics, epoch_ms: u64) -> TelemetryRecord {
+    let billed = u64::try_from(metrics.duration.as_micros().div_ceil(1_000)).unwrap_or(u64::MAX);
     let report = json!({
         "requestId": request_id,
         "status": metrics.status,
         "metrics": {
-            "durationMs": duration_ms,
+            "durationMs": millis(metrics.duration),
             "billedDurationMs": billed,
             "memorySizeMB": metrics.memory_size_mb,
             "maxMemoryUsedMB": metrics.max_memory_used_mb,
         },
     });
-    [record("platform.runtimeDone", epoch_ms, done), record("platform.report", epoch_ms, report)]
+    record("platform.report", epoch_ms, report)
 }
 
 /// Batches records for one subscription: a batch is due when it holds
@@ -250,14 +252,14 @@ mod tests {
             memory_size_mb: 128,
             max_memory_used_mb: 17,
         };
-        let [done, report] = completion_records("r1", &metrics, 0);
+        let (done, report) = (runtime_done_record("r1", &metrics, 0), report_record("r1", &metrics, 0));
         assert_eq!(done.record_type, RecordType::RuntimeDone);
         assert_eq!(report.record["metrics"]["durationMs"], 1234.567);
         assert_eq!(report.record["metrics"]["billedDurationMs"], 1235, "an integer, rounded up");
         assert!(report.record["metrics"]["billedDurationMs"].is_u64());
         assert_eq!(report.record["metrics"]["maxMemoryUsedMB"], 17);
         let exact = InvocationMetrics { duration: Duration::from_millis(3), ..metrics };
-        assert_eq!(completion_records("r1", &exact, 0)[1].record["metrics"]["billedDurationMs"], 3);
+        assert_eq!(report_record("r1", &exact, 0).record["metrics"]["billedDurationMs"], 3);
     }
 
     #[test]

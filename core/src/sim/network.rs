@@ -202,6 +202,14 @@ impl World {
                     }
                 }
             }
+            PlatformEvent::InvocationEnded { request_id } => {
+                // Classic: over only once no INVOKE extension holds it.
+                self.check_released(&request_id);
+                let count = self.ended.entry(request_id).or_default();
+                *count += 1;
+                let twice = *count > 1;
+                self.flag_if(twice, Violation::DuplicateOutcome);
+            }
             PlatformEvent::ExtensionRegistered { id, .. } => {
                 if self.bug == Some(Bug::PhantomInitNext) && self.issued_extensions.is_empty() {
                     self.faulty_phantom_next(&id);
@@ -225,16 +233,29 @@ impl World {
     /// Classic mode: invocation `started` may go out only when no INVOKE
     /// extension still holds (or is being sent) an earlier one.
     fn check_classic_wait(&mut self, started: &RequestId) {
+        self.check_held(|id| id != started);
+    }
+
+    /// Classic mode: invocation `ended` is over, outside shutdown, only once
+    /// no INVOKE extension holds it (or is being sent it).
+    fn check_released(&mut self, ended: &RequestId) {
+        // Shutdown ends every invocation, busy extensions or not.
+        if !self.platform.is_shutting_down() {
+            self.check_held(|id| id == ended);
+        }
+    }
+
+    /// Flags an eager invocation if an extension holds, or is being sent,
+    /// an INVOKE whose id `matters`.
+    fn check_held(&mut self, matters: impl Fn(&RequestId) -> bool) {
         if self.runtime.machine.mode() != crate::runtime::Mode::Classic {
             return;
         }
-        let holding = self
-            .extensions
-            .iter()
-            .filter(|e| !e.stopped())
-            .any(|e| e.holding.as_ref().is_some_and(|id| id != started));
+        let other = |id: &RequestId| matters(id);
+        let holding =
+            self.extensions.iter().filter(|e| !e.stopped()).any(|e| e.holding.as_ref().is_some_and(other));
         let in_transit = self.links.iter().any(|(conn, link)| {
-            conn.client != RUNTIME && invoke_in(&link.state).is_some_and(|id| &id != started)
+            conn.client != RUNTIME && invoke_in(&link.state).is_some_and(|id| other(&id))
         });
         self.flag_if(holding || in_transit, Violation::EagerInvocation);
     }

@@ -29,9 +29,13 @@ impl World {
     }
 
     /// Whether every invocation ended exactly once (an answer, a timeout or
-    /// an abort by shutdown).
+    /// an abort by shutdown), and every delivered one was declared over
+    /// (its report due) exactly once.
     pub fn all_ended_once(&self, config: &SimConfig) -> bool {
-        self.outcomes.len() == usize::from(config.invocations) && self.outcomes.values().all(|&n| n == 1)
+        let outcomes =
+            self.outcomes.len() == usize::from(config.invocations) && self.outcomes.values().all(|&n| n == 1);
+        let over = self.issued_requests.iter().all(|id| self.ended.get(id) == Some(&1));
+        outcomes && over
     }
 
     /// Whether shutdown has started.

@@ -198,6 +198,8 @@ pub struct World {
     pub(super) answers: BTreeMap<RequestId, u8>,
     /// Outcomes of any kind the platform recorded.
     pub(super) outcomes: BTreeMap<RequestId, u8>,
+    /// Delivered invocations the platform declared over (report due).
+    pub(super) ended: BTreeMap<RequestId, u8>,
     pub(super) issued_requests: BTreeSet<RequestId>,
     pub(super) issued_extensions: Vec<ExtensionId>,
     /// The newest expired ids, as many as the platform promises to remember.
@@ -286,6 +288,7 @@ impl World {
             late_answer_gone: false,
             answers: BTreeMap::new(),
             outcomes: BTreeMap::new(),
+            ended: BTreeMap::new(),
             issued_requests: BTreeSet::new(),
             issued_extensions: Vec::new(),
             expired: VecDeque::new(),
