@@ -87,17 +87,15 @@ async fn overlapping_invocations_each_log_their_own_request_id() {
         log_format: "JSON".into(),
         ..Default::default()
     };
-    let emulator = Emulator::start(config).await.unwrap();
-    let invocations = (0..8).map(|_| emulator.invoke(Bytes::from_static(b"{}")));
-    let outcomes = tokio::time::timeout(Duration::from_secs(20), async {
-        let mut all = Vec::new();
-        for outcome in futures_join(invocations.collect()).await {
-            all.push(request_id(outcome.unwrap()));
-        }
-        all
-    })
-    .await
-    .unwrap();
+    let emulator = std::sync::Arc::new(Emulator::start(config).await.unwrap());
+    let mut invocations = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let emulator = std::sync::Arc::clone(&emulator);
+        invocations.spawn(async move { emulator.invoke(Bytes::from_static(b"{}")).await });
+    }
+    let outcomes = tokio::time::timeout(Duration::from_secs(20), invocations.join_all()).await.unwrap();
+    let outcomes: Vec<String> = outcomes.into_iter().map(|outcome| request_id(outcome.unwrap())).collect();
+    let Ok(emulator) = std::sync::Arc::try_unwrap(emulator) else { panic!("every invocation is done") };
     emulator.shutdown().await;
     let lines = json_lines(&log);
     let ours: Vec<&serde_json::Value> = lines.iter().filter(|l| l.get("mine").is_some()).collect();
@@ -111,31 +109,4 @@ async fn overlapping_invocations_each_log_their_own_request_id() {
     for id in outcomes {
         assert_eq!(ours.iter().filter(|l| l["requestId"] == id.as_str()).count(), 2);
     }
-}
-
-/// Awaits every future at once on this task.
-async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for future in futures {
-        set.push(Box::pin(future));
-    }
-    let mut outputs: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, future) in outputs.iter_mut().zip(set.iter_mut()) {
-            if slot.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(output) => *slot = Some(output),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(|o| o.unwrap()).collect()
 }

@@ -251,11 +251,10 @@ impl World {
         if self.runtime.machine.mode() != crate::runtime::Mode::Classic {
             return;
         }
-        let other = |id: &RequestId| matters(id);
         let holding =
-            self.extensions.iter().filter(|e| !e.stopped()).any(|e| e.holding.as_ref().is_some_and(other));
+            self.extensions.iter().filter(|e| !e.stopped()).any(|e| e.holding.as_ref().is_some_and(&matters));
         let in_transit = self.links.iter().any(|(conn, link)| {
-            conn.client != RUNTIME && invoke_in(&link.state).is_some_and(|id| other(&id))
+            conn.client != RUNTIME && invoke_in(&link.state).is_some_and(|id| matters(&id))
         });
         self.flag_if(holding || in_transit, Violation::EagerInvocation);
     }
