@@ -163,13 +163,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let emulator = match Emulator::start(args.config.clone()).await {
-        Ok(emulator) => Ok(emulator),
-        Err(error) => {
-            eprintln!("lambda-sansio-emulator: {error}");
-            Err(ExitCode::FAILURE)
-        }
-    };
+    // A load run's events are read before anything starts.
     let in_flight = match args.config.mode {
         Mode::Concurrent { max } => usize::from(max.get()),
         Mode::Classic => 1,
@@ -184,9 +178,12 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
-    let emulator = match emulator {
+    let emulator = match Emulator::start(args.config).await {
         Ok(emulator) => emulator,
-        Err(code) => return code,
+        Err(error) => {
+            eprintln!("lambda-sansio-emulator: {error}");
+            return ExitCode::FAILURE;
+        }
     };
     let address = emulator.address();
     eprintln!("lambda-sansio-emulator: Lambda APIs on http://{address} (AWS_LAMBDA_RUNTIME_API={address})");
