@@ -104,6 +104,7 @@ pub mod context;
 pub mod driver;
 mod exchange;
 pub mod extension;
+pub mod forward;
 pub mod headers;
 mod ids;
 #[cfg(feature = "tracing")]

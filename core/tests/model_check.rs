@@ -47,7 +47,7 @@ impl Model for ProtocolModel {
                 }),*]
             };
         }
-        let all = wrap!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21);
+        let all = wrap!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23);
         assert_eq!(all.len(), properties().len(), "every property is checked");
         all
     }
@@ -82,6 +82,8 @@ const TWO: &str = "two invocations in flight at once";
 const REDELIVERED: &str = "a failed delivery is delivered again";
 const RETRIES_OUT: &str = "a client runs out of retries";
 const GONE: &str = "a late answer gets 410";
+const FORWARDED: &str = "the forwarder exits with every record at the sink, no wait having run out";
+const NOT_LOST: &str = "no record the platform delivered is lost at a freeze or at shutdown";
 
 fn deep() -> bool {
     std::env::var("LAMBDA_SANSIO_MODEL").is_ok_and(|v| v == "deep")
@@ -196,6 +198,28 @@ fn managed_instances_extension_rules() {
 
 /// Each planted bug, with the smallest configuration that reaches it and
 /// the property it must break.
+#[test]
+fn a_forwarding_extension_loses_no_record_at_a_freeze_or_at_shutdown() {
+    let (invocations, max_faults) = bound((2, 1), (3, 2));
+    let config = SimConfig {
+        subscribe: true,
+        forward: true,
+        max_faults,
+        faults: Faults::ALL,
+        ..SimConfig::classic(invocations, 1)
+    };
+    check("classic, forwarding, with faults", config, &[CLEAN, FORWARDED, SHUTDOWN_MID]);
+    let managed = SimConfig {
+        mode: concurrent(2),
+        subscribe: true,
+        forward: true,
+        max_faults: 1,
+        faults: Faults::ALL,
+        ..SimConfig::classic(2, 1)
+    };
+    check("Managed Instances, forwarding, with faults", managed, &[CLEAN, FORWARDED, TWO]);
+}
+
 fn planted(bug: Bug) -> (SimConfig, &'static str) {
     let one_fault = |faults: Faults, base: SimConfig| SimConfig { max_faults: 1, faults, ..base };
     let with = |base: SimConfig| SimConfig { bug: Some(bug), ..base };
@@ -251,10 +275,13 @@ fn planted(bug: Bug) -> (SimConfig, &'static str) {
             with(SimConfig::classic(1, 0)),
             "every invocation ends exactly once: never two outcomes, and one by the end",
         ),
+        Bug::NextBeforeFlush | Bug::ExitBeforeFlush => {
+            (with(SimConfig { subscribe: true, forward: true, ..SimConfig::classic(1, 1) }), NOT_LOST)
+        }
     }
 }
 
-const BUGS: [Bug; 16] = [
+const BUGS: [Bug; 18] = [
     Bug::AnswerTwice,
     Bug::PollAfterExit,
     Bug::IgnoreFatal,
@@ -271,6 +298,8 @@ const BUGS: [Bug; 16] = [
     Bug::ShutdownToInvokeOnly,
     Bug::ForgetExpired,
     Bug::DoubleOutcome,
+    Bug::NextBeforeFlush,
+    Bug::ExitBeforeFlush,
 ];
 
 #[test]

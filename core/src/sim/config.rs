@@ -120,6 +120,12 @@ pub enum Bug {
     ForgetExpired,
     /// Platform: records an accepted answer twice.
     DoubleOutcome,
+    /// The forwarding extension's host calls `next` as soon as INVOKE
+    /// arrives, without waiting for the forwarder's flush gate.
+    NextBeforeFlush,
+    /// The forwarding extension's host exits as soon as SHUTDOWN arrives,
+    /// without waiting for the forwarder.
+    ExitBeforeFlush,
 }
 
 /// What to simulate.
@@ -134,6 +140,11 @@ pub struct SimConfig {
     pub extensions: u8,
     /// Whether the first extension subscribes to the Telemetry API.
     pub subscribe: bool,
+    /// Whether the first extension (subscribed) forwards its records to a
+    /// sink through a [`Forwarder`](crate::forward::Forwarder), holding its
+    /// `next` and its exit on the forwarder's gate as the shipped extension
+    /// does.
+    pub forward: bool,
     /// The most faults injected on one path.
     pub max_faults: u8,
     /// Which faults may be injected.
@@ -152,6 +163,7 @@ impl SimConfig {
             invocations,
             extensions,
             subscribe: false,
+            forward: false,
             max_faults: 0,
             faults: Faults::NONE,
             hosts: Hosts::default(),

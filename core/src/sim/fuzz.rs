@@ -195,6 +195,7 @@ pub fn sim(data: &[u8]) {
         invocations: 1 + (shape >> 1) % 4,
         extensions: (shape >> 3) % 3,
         subscribe: shape & 0x20 != 0,
+        forward: shape & 0x20 != 0,
         max_faults: faults % 4,
         faults: Faults::ALL,
         hosts: hosts_from(faults >> 2),

@@ -10,6 +10,7 @@ use super::world::{address, client_of, Violation, World, BUG_TOKEN, RUNTIME};
 use crate::extension::{
     requests as ext_requests, ExitReason as ExtExit, ExtensionError, ExtensionEvent, ShutdownReason,
 };
+use crate::forward::ForwarderEvent;
 use crate::runtime::{requests as rt_requests, ExitReason as RtExit, RuntimeError, RuntimeEvent};
 use crate::telemetry::{Buffering, RecordCategory, Subscription, SubscriptionApi};
 use crate::{Call, ErrorReport, RequestId};
@@ -136,9 +137,16 @@ impl World {
             while let Some(event) = self.extensions[index].machine.poll_event() {
                 moved = true;
                 let first = index == 0;
-                let machine = &mut self.extensions[index].machine;
                 // The host does what the shipped extension does: its work,
                 // then `done`; the machine decides what follows.
+                if first && self.forwarding() {
+                    let result = self.forwarder_host_event(&event);
+                    self.flag_if(result.is_err(), Violation::HostRefused);
+                    if !matches!(event, ExtensionEvent::Exit(_)) {
+                        continue;
+                    }
+                }
+                let machine = &mut self.extensions[index].machine;
                 let result = match event {
                     ExtensionEvent::Registered(_) if first && self.hosts.extension_init_error => {
                         machine.done(Err(ErrorReport::new("Extension.Init", "init failed")))
@@ -168,6 +176,9 @@ impl World {
                 };
                 self.flag_if(result.is_err(), Violation::HostRefused);
             }
+            if index == 0 && self.forwarding() {
+                moved |= self.forwarder_host_gate();
+            }
             while let Some(out) = self.extensions[index].machine.poll_request() {
                 moved = true;
                 self.stage(client, out.token.0, out.call, &out.request);
@@ -178,6 +189,64 @@ impl World {
         }
     }
 
+    /// The forwarding extension's host, as the shipped extension runs it:
+    /// INVOKE and SHUTDOWN go to the forwarder, and the machine hears
+    /// `done` only when the forwarder's gate opens.
+    fn forwarder_host_event(&mut self, event: &ExtensionEvent) -> Result<(), ExtensionError> {
+        let now = super::world::logical_now();
+        let bug = self.bug;
+        let Some(forwarder) = &mut self.telemetry.forwarder else { return Ok(()) };
+        let machine = &mut self.extensions[0].machine;
+        match event {
+            ExtensionEvent::Invoke(invoke) => {
+                forwarder.invoke(&invoke.request_id, super::telemetry::invoke_deadline(), now);
+                if bug == Some(Bug::NextBeforeFlush) {
+                    self.forwarder_released();
+                    return self.extensions[0].machine.done(Ok(()));
+                }
+                Ok(())
+            }
+            ExtensionEvent::Shutdown(_) => {
+                self.extensions[0].got_shutdown = true;
+                forwarder.shutdown(super::telemetry::shutdown_give_up(), now);
+                if bug == Some(Bug::ExitBeforeFlush) {
+                    return self.extensions[0].machine.done(Ok(()));
+                }
+                Ok(())
+            }
+            ExtensionEvent::SubscriptionRejected(_) => {
+                forwarder.stop_awaiting_platform_records();
+                machine.done(Ok(()))
+            }
+            ExtensionEvent::Registered(_) => machine.done(Ok(())),
+            ExtensionEvent::EventsUnavailable(_) | ExtensionEvent::Exit(_) => Ok(()),
+        }
+    }
+
+    /// Acts on the forwarder's gate and hands its batch to the sink.
+    /// Returns whether the machine was told something.
+    fn forwarder_host_gate(&mut self) -> bool {
+        let mut moved = false;
+        let bug = self.bug;
+        while let Some(event) = self.telemetry.forwarder.as_mut().and_then(|f| f.poll_event()) {
+            let early = match event {
+                ForwarderEvent::MayCallNext(_) => bug == Some(Bug::NextBeforeFlush),
+                ForwarderEvent::MayExit { .. } => bug == Some(Bug::ExitBeforeFlush),
+            };
+            if early || self.extensions[0].stopped() {
+                continue;
+            }
+            if matches!(event, ForwarderEvent::MayCallNext(_)) {
+                self.forwarder_released();
+            }
+            let result = self.extensions[0].machine.done(Ok(()));
+            self.flag_if(result.is_err(), Violation::HostRefused);
+            moved = true;
+        }
+        self.take_batch();
+        moved
+    }
+
     fn extension_exited(&mut self, config: &SimConfig, index: usize, reason: &ExtExit) {
         let client = client_of(index);
         self.fatal_exit |= matches!(reason, ExtExit::Fatal(_));
@@ -185,6 +254,9 @@ impl World {
             self.check_gave_up(client);
         }
         self.close_client(client);
+        if index == 0 && matches!(reason, ExtExit::Shutdown) {
+            self.forwarder_exited();
+        }
         if !matches!(reason, ExtExit::Shutdown) {
             // A failed extension resets the environment. An extension that
             // reported an error loses work by design; a fatal stop must

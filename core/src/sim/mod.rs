@@ -24,6 +24,7 @@ mod hosts;
 mod network;
 mod observer;
 mod properties_impl;
+mod telemetry;
 mod wire;
 mod world;
 

@@ -185,12 +185,17 @@ impl World {
                 self.start_shutdown(ShutdownReason::Failure);
             }
             PlatformEvent::InvocationStarted { request_id } => {
+                self.telemetry.frozen = false;
                 self.check_classic_wait(&request_id);
+                self.produce(super::telemetry::SimRecord::Start(request_id.clone()));
                 self.issued_requests.insert(request_id);
             }
             PlatformEvent::InvocationCompleted { request_id, outcome } => {
                 let answered = matches!(outcome, crate::platform::Outcome::Response { .. })
                     || matches!(outcome, crate::platform::Outcome::Error { .. });
+                if self.issued_requests.contains(&request_id) {
+                    self.produce(super::telemetry::SimRecord::RuntimeDone(request_id.clone()));
+                }
                 let times = if answered && self.bug == Some(Bug::DoubleOutcome) { 2 } else { 1 };
                 for _ in 0..times {
                     self.record_outcome(&request_id, answered);
@@ -205,11 +210,16 @@ impl World {
             PlatformEvent::InvocationEnded { request_id } => {
                 // Classic: over only once no INVOKE extension holds it.
                 self.check_released(&request_id);
+                if self.runtime.machine.mode() == crate::runtime::Mode::Classic {
+                    self.freeze(&request_id);
+                }
+                self.produce(super::telemetry::SimRecord::Report(request_id.clone()));
                 let count = self.ended.entry(request_id).or_default();
                 *count += 1;
                 let twice = *count > 1;
                 self.flag_if(twice, Violation::DuplicateOutcome);
             }
+            PlatformEvent::Subscribed { .. } => self.telemetry.subscribed = true,
             PlatformEvent::ExtensionRegistered { id, .. } => {
                 if self.bug == Some(Bug::PhantomInitNext) && self.issued_extensions.is_empty() {
                     self.faulty_phantom_next(&id);
@@ -274,6 +284,9 @@ impl World {
                 }
             }
         }
+        // The platform flushes buffered telemetry before SHUTDOWN.
+        self.telemetry.frozen = false;
+        self.deliver_telemetry();
         self.platform.shutdown(reason, DEADLINE);
         self.pump_platform();
     }

@@ -85,6 +85,13 @@ impl World {
         self.retries_ran_out
     }
 
+    /// Whether the forwarding extension exited after SHUTDOWN with every
+    /// record the platform produced at the sink, without any of its waits
+    /// running out.
+    pub fn forwarded_everything(&self) -> bool {
+        self.telemetry.forwarded_all && !self.telemetry.timer_fired
+    }
+
     /// Whether a late answer for an expired invocation got `410`.
     pub fn late_answer_gone(&self) -> bool {
         self.late_answer_gone

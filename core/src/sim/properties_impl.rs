@@ -121,6 +121,11 @@ static PROPERTIES: &[Property] = &[
         },
     },
     Property {
+        name: "no record the platform delivered is lost at a freeze or at shutdown",
+        kind: Always,
+        holds: |_, w| clear_of(w, Violation::RecordLostAtFreeze) && clear_of(w, Violation::RecordLostAtShutdown),
+    },
+    Property {
         name: "all invocations answered, then a clean shutdown",
         kind: Sometimes,
         holds: |c, w| !w.disrupted() && w.all_answered_once(c) && w.shut_down() && w.all_clients_stopped(),
@@ -139,4 +144,9 @@ static PROPERTIES: &[Property] = &[
     },
     Property { name: "a client runs out of retries", kind: Sometimes, holds: |_, w| w.retries_ran_out() },
     Property { name: "a late answer gets 410", kind: Sometimes, holds: |_, w| w.late_answer_gone() },
+    Property {
+        name: "the forwarder exits with every record at the sink, no wait having run out",
+        kind: Sometimes,
+        holds: |_, w| w.forwarded_everything(),
+    },
 ];

@@ -76,6 +76,14 @@ pub enum Action {
     Expire(RequestId),
     /// Fault: the platform shuts down while invocations are unfinished.
     EarlyShutdown,
+    /// The platform delivers its undelivered telemetry records to the
+    /// forwarding extension's listener.
+    DeliverTelemetry,
+    /// The sink takes the forwarder's batch.
+    SinkTakes,
+    /// The forwarder's earliest wait runs out (its deadline, flush budget or
+    /// shutdown budget).
+    ForwarderTimer,
 }
 
 /// A property violation observed while stepping.
@@ -118,6 +126,13 @@ pub enum Violation {
     RetriedTooOften,
     /// A client gave up before its retries were used up.
     GaveUpEarly,
+    /// The environment froze while a record delivered before the
+    /// forwarder's `next` (or the invocation's own `platform.runtimeDone`)
+    /// was not at the sink.
+    RecordLostAtFreeze,
+    /// The forwarder exited after SHUTDOWN while a record the platform
+    /// produced was not at the sink.
+    RecordLostAtShutdown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -212,6 +227,7 @@ pub struct World {
     /// Extensions busy with INVOKE when shutdown started.
     pub(super) busy_at_shutdown: BTreeSet<u8>,
     pub(super) violations: BTreeSet<Violation>,
+    pub(super) telemetry: super::telemetry::Telemetry,
 }
 
 pub(super) fn address() -> Option<ApiAddress> {
@@ -296,6 +312,10 @@ impl World {
             backing_off: BTreeSet::new(),
             busy_at_shutdown: BTreeSet::new(),
             violations: BTreeSet::new(),
+            telemetry: super::telemetry::Telemetry {
+                forwarder: (config.forward && config.extensions > 0).then(super::telemetry::forwarder),
+                ..Default::default()
+            },
         };
         if config.bug == Some(Bug::SkipRegister) && config.extensions > 0 {
             let made_up = ExtensionId::new("00000000-0000-4000-8000-000000000001").ok()?;
@@ -358,6 +378,16 @@ impl World {
         }
         if faults.expire {
             actions.extend(self.platform.unanswered_invocations().cloned().map(Action::Expire));
+        }
+        if self.can_deliver_telemetry() {
+            actions.push(Action::DeliverTelemetry);
+        }
+        if self.telemetry.batch.is_some() {
+            actions.push(Action::SinkTakes);
+        }
+        let forwarder_waits = self.telemetry.forwarder.as_ref().is_some_and(|f| f.poll_timeout().is_some());
+        if forwarder_waits && !self.extensions[0].stopped() {
+            actions.push(Action::ForwarderTimer);
         }
     }
 
@@ -431,6 +461,9 @@ impl World {
                 self.disrupted = true;
                 self.start_shutdown(ShutdownReason::Spindown);
             }
+            Action::DeliverTelemetry => self.deliver_telemetry(),
+            Action::SinkTakes => self.sink_takes(),
+            Action::ForwarderTimer => self.fire_forwarder_timer(),
         }
         self.settle_all(config);
         true
