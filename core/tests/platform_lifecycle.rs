@@ -216,3 +216,29 @@ fn under_managed_instances_an_answered_invocation_is_over_at_once() {
         .collect();
     assert_eq!(kinds, ["completed", "ended"]);
 }
+
+#[test]
+fn the_environment_may_freeze_only_when_everyone_waits_in_next_between_invocations() {
+    let mut p = platform(Mode::Classic);
+    let id = ext_id(&register(&mut p, "ext-a", &[EventType::Invoke, EventType::Shutdown]));
+    assert!(!p.may_freeze(), "during init");
+    p.handle_request(ConnId(2), &ext::next(&addr(), &id).unwrap());
+    p.handle_request(ConnId(1), &rt::next(&addr()).unwrap());
+    assert!(p.may_freeze(), "init done, both parked in next");
+    p.invoke(invocation("r1", None)).unwrap();
+    std::iter::from_fn(|| p.poll_response()).for_each(drop);
+    assert!(!p.may_freeze(), "an invocation is running");
+    answer(&mut p, "r1", None, Bytes::from_static(b"ok"));
+    p.handle_request(ConnId(1), &rt::next(&addr()).unwrap());
+    assert!(!p.may_freeze(), "the extension has not called next after INVOKE");
+    p.handle_request(ConnId(2), &ext::next(&addr(), &id).unwrap());
+    assert!(p.may_freeze(), "everyone called next again");
+    p.connection_closed(ConnId(1));
+    assert!(!p.may_freeze(), "the runtime's poll is gone");
+    p.handle_request(ConnId(3), &rt::next(&addr()).unwrap());
+    p.shutdown(ShutdownReason::Spindown, DeadlineMs(5));
+    assert!(!p.may_freeze(), "shutting down");
+    let mut managed = platform(Mode::Concurrent { max: NonZeroU16::new(2).unwrap() });
+    managed.handle_request(ConnId(1), &rt::next(&addr()).unwrap());
+    assert!(managed.is_initialized() && !managed.may_freeze(), "Managed Instances never freeze");
+}

@@ -86,6 +86,8 @@ pub(crate) struct Function {
     pub(crate) runtime_pid: Arc<Mutex<Option<u32>>>,
     /// `AWS_LAMBDA_INITIALIZATION_TYPE`, as init records report it.
     pub(crate) initialization_type: &'static str,
+    /// Freezes the environment between invocations.
+    pub(crate) freezer: super::freeze::Freezer,
 }
 
 impl Function {
@@ -203,9 +205,11 @@ impl Actor {
                 Some((_, _, by)) => Some(next_deadline.map_or(*by, |at| at.min(*by))),
                 None => next_deadline,
             };
+            let was_shutting_down = self.platform.is_shutting_down();
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(Command::Shutdown { reason, reply }) => {
+                        self.function.freezer.thaw();
                         shutdown = Some((reason, reply, Instant::now() + Duration::from_secs(2)));
                     }
                     Some(command) => self.handle(command),
@@ -213,7 +217,16 @@ impl Actor {
                 },
                 () = sleep_until(wake) => self.expire(Instant::now()),
             }
+            if !was_shutting_down && self.platform.is_shutting_down() {
+                // A timeout or a crash: the records of what it ended reach
+                // the subscribers before SHUTDOWN does, as on Lambda.
+                self.publish_events();
+                self.flush_telemetry().await;
+            }
             self.flush();
+            if self.platform.may_freeze() && self.dead.is_none() && !self.stopping && shutdown.is_none() {
+                self.function.freezer.freeze();
+            }
         }
     }
 
@@ -242,6 +255,7 @@ impl Actor {
                 self.publish(category, record);
             }
             Command::Exited { source, status } => {
+                self.function.freezer.thaw();
                 if self.dead.is_some() || self.stopping {
                     return;
                 }
@@ -266,12 +280,12 @@ impl Actor {
                             self.deadlines.retain(|_, waiting| waiting != &id);
                             requeued.push((payload, reply));
                         }
-                    } else {
-                        self.finish(&id, InvokeOutcome::Aborted(reason.clone()));
                     }
                 }
-                self.platform.shutdown(ShutdownReason::Failure, self.shutdown_deadline());
+                // The platform ends the rest, with their runtimeDone and
+                // report records, as Lambda does after a crash.
                 self.dead = Some(reason);
+                self.platform.shutdown(ShutdownReason::Failure, self.shutdown_deadline());
                 for (payload, reply) in requeued {
                     self.invoke(payload, reply, Attempt::Again);
                 }
@@ -305,6 +319,7 @@ impl Actor {
     /// one (parked polls, subscriptions, deadlines) is dropped; held
     /// invocations go to the new one.
     fn reset(&mut self) {
+        self.function.freezer.thaw();
         self.platform = PlatformMachine::new(self.platform_config.clone());
         self.init_started = Instant::now();
         self.pending.clear();
@@ -323,6 +338,7 @@ impl Actor {
     }
 
     fn invoke(&mut self, payload: Bytes, reply: oneshot::Sender<InvokeOutcome>, attempt: Attempt) {
+        self.function.freezer.thaw();
         if self.stopping {
             let _ = reply.send(InvokeOutcome::Aborted("the emulator is shutting down".into()));
             return;
@@ -382,11 +398,7 @@ impl Actor {
                     self.platform.delivery_failed(conn);
                 }
             }
-            while let Some(event) = self.platform.poll_event() {
-                moved = true;
-                self.on_event(&event);
-                self.events.publish(event);
-            }
+            moved |= self.publish_events();
             if !moved {
                 if self.platform.is_shutting_down() && !self.stopping && self.dead.is_none() {
                     self.dead = Some("the environment shut down after a timeout".into());
@@ -394,6 +406,17 @@ impl Actor {
                 return;
             }
         }
+    }
+
+    /// Reacts to every platform event; returns whether there was one.
+    fn publish_events(&mut self) -> bool {
+        let mut any = false;
+        while let Some(event) = self.platform.poll_event() {
+            any = true;
+            self.on_event(&event);
+            self.events.publish(event);
+        }
+        any
     }
 
     fn on_event(&mut self, event: &PlatformEvent) {
@@ -406,7 +429,7 @@ impl Actor {
                 }
             }
             PlatformEvent::Subscribed { subscription, .. } => {
-                let sender = telemetry::spawn_delivery(subscription.clone());
+                let sender = telemetry::spawn_delivery(subscription.clone(), self.function.freezer.watch());
                 self.subscribers.push((subscription.types().to_vec(), sender));
             }
             PlatformEvent::InvocationStarted { request_id } => {
@@ -424,7 +447,9 @@ impl Actor {
                         InvokeOutcome::Error(error_type.clone(), body.clone())
                     }
                     Outcome::TimedOut => InvokeOutcome::TimedOut,
-                    Outcome::Aborted => InvokeOutcome::Aborted("the environment shut down".into()),
+                    Outcome::Aborted => InvokeOutcome::Aborted(
+                        self.dead.clone().unwrap_or_else(|| "the environment shut down".into()),
+                    ),
                 };
                 // An invocation moved to the next environment is not over.
                 if let Some(waiter) = self.waiters.get(request_id) {

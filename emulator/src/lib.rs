@@ -25,6 +25,7 @@ mod actor;
 pub mod client;
 mod events;
 mod faults;
+mod freeze;
 mod ids;
 pub mod load;
 mod process;
@@ -94,6 +95,11 @@ pub struct EmulatorConfig {
     /// How long to wait for extensions to register before starting the
     /// bootstrap.
     pub register_wait: Duration,
+    /// Freeze the environment between invocations, as Lambda does: once
+    /// the runtime and every extension called `next`, their processes are
+    /// stopped (SIGSTOP) until the next invocation or shutdown (SIGCONT),
+    /// and no telemetry is delivered meanwhile.
+    pub freeze: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -114,6 +120,7 @@ impl Default for EmulatorConfig {
             log_format: "Text".to_owned(),
             log_level: None,
             register_wait: Duration::from_secs(2),
+            freeze: true,
         }
     }
 }
@@ -186,6 +193,7 @@ pub struct Emulator {
     first_next: Arc<std::sync::OnceLock<Duration>>,
     runtime_pid: Arc<std::sync::Mutex<Option<u32>>>,
     absolute_form: Arc<std::sync::atomic::AtomicU64>,
+    freezer: freeze::Freezer,
 }
 
 impl Emulator {
@@ -220,7 +228,9 @@ impl Emulator {
             memory_mb: config.memory_mb,
             runtime_pid: Arc::clone(&runtime_pid),
             initialization_type: initialization_type(config.mode),
+            freezer: freeze::Freezer::new(config.freeze),
         };
+        let freezer = function.freezer.clone();
         let actor = Actor::new(platform, function, events.clone(), supervisor.clone());
         tokio::spawn(actor.run(receiver));
         let server = Arc::new(server::Server::new(
@@ -242,12 +252,23 @@ impl Emulator {
             extensions: Vec::new(),
             first_next: Arc::new(std::sync::OnceLock::new()),
             runtime_pid,
+            freezer: freezer.clone(),
         };
         processes.launch().await?;
         let (first_next, runtime_pid) =
             (Arc::clone(&processes.first_next), Arc::clone(&processes.runtime_pid));
         tokio::spawn(processes.run(requests));
-        Ok(Self { address, commands, events, supervisor, server, first_next, runtime_pid, absolute_form })
+        Ok(Self {
+            address,
+            commands,
+            events,
+            supervisor,
+            server,
+            first_next,
+            runtime_pid,
+            absolute_form,
+            freezer,
+        })
     }
 
     /// Where the emulator listens.
@@ -264,6 +285,12 @@ impl Emulator {
     /// also logged); clients should send origin form.
     pub fn absolute_form_requests(&self) -> u64 {
         self.absolute_form.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many times the environment was frozen between invocations (see
+    /// [`EmulatorConfig::freeze`]).
+    pub fn freezes(&self) -> u64 {
+        self.freezer.freezes()
     }
 
     /// The current bootstrap's process id.
@@ -337,6 +364,7 @@ struct Supervisor {
     extensions: Vec<Running>,
     first_next: Arc<std::sync::OnceLock<Duration>>,
     runtime_pid: Arc<std::sync::Mutex<Option<u32>>>,
+    freezer: freeze::Freezer,
 }
 
 impl Supervisor {
@@ -371,6 +399,8 @@ impl Supervisor {
             }
             self.runtime = Some(running);
         }
+        let leaders = self.runtime.iter().chain(&self.extensions).filter_map(Running::group).collect();
+        self.freezer.set_processes(leaders);
         if self.first_next.get().is_none() {
             let seen = Arc::clone(&self.first_next);
             tokio::spawn(async move {
@@ -401,6 +431,7 @@ impl Supervisor {
     /// their 2,000 ms (they were sent SHUTDOWN), the platform starts afresh,
     /// the processes are launched again.
     async fn reset(&mut self) {
+        self.freezer.set_processes(Vec::new());
         if let Some(mut runtime) = self.runtime.take() {
             runtime.stop(Duration::ZERO).await;
         }
@@ -417,6 +448,7 @@ impl Supervisor {
     }
 
     async fn shutdown(&mut self) -> ShutdownReport {
+        self.freezer.thaw();
         let (reply, registered) = oneshot::channel();
         let _ = self.commands.send(Command::Shutdown { reason: ShutdownReason::Spindown, reply });
         let registered = registered.await.unwrap_or_default();

@@ -22,6 +22,9 @@ pub struct LoadPlan {
     /// Invocations kept in flight (the function's concurrency: 1 in classic
     /// mode, where the platform queues the rest anyway).
     pub in_flight: usize,
+    /// Idle time after each invocation before the next (the environment
+    /// stays frozen meanwhile, when freezing is on).
+    pub idle: Duration,
 }
 
 impl LoadPlan {
@@ -128,6 +131,7 @@ pub async fn run(emulator: &Emulator, plan: &LoadPlan, mut progress: impl FnMut(
     for _ in 0..plan.in_flight.max(1) {
         let (invoker, next, events, done) =
             (emulator.invoker(), Arc::clone(&next), Arc::clone(&events), done.clone());
+        let idle = plan.idle;
         tokio::spawn(async move {
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
@@ -139,6 +143,9 @@ pub async fn run(emulator: &Emulator, plan: &LoadPlan, mut progress: impl FnMut(
                 let outcome = invoker.invoke(payload).await;
                 if done.send((sent.elapsed(), outcome)).is_err() {
                     return;
+                }
+                if !idle.is_zero() {
+                    tokio::time::sleep(idle).await;
                 }
             }
         });

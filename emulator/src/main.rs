@@ -20,6 +20,9 @@ starts the extensions, waits for them to register, starts the bootstrap with
 the environment Lambda gives it, and forwards invocations to it. At the end
 it shuts down as Lambda does: SHUTDOWN to the extensions, SIGTERM and then
 SIGKILL within Lambda's budgets, to every process each of them started.
+Between invocations it freezes the function as Lambda does: once the runtime
+and every extension called next, their processes are stopped (SIGSTOP) until
+the next invocation or shutdown, and no telemetry is delivered meanwhile.
 
 Usage:
   lambda-sansio-emulator --bootstrap PATH [OPTIONS] [--invoke JSON]...
@@ -59,6 +62,9 @@ Options:
   --events FILE          A load run's events, one JSON document per line.
   --repeat N             Send the events N times over (default: 1).
   --json                 Print the load run's summary as JSON.
+  --idle MS              Wait MS milliseconds between invocations (the
+                         environment stays frozen meanwhile).
+  --no-freeze            Do not freeze the environment between invocations.
   -h, --help             Print this help.
 ";
 
@@ -69,18 +75,24 @@ struct Args {
     /// A load run: `(events file, repeat)`, when either was given.
     load: Option<(Option<String>, u32)>,
     json: bool,
+    /// Idle time between invocations.
+    idle: Duration,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut config = EmulatorConfig::default();
     let mut invokes = Vec::new();
-    let (mut events, mut repeat, mut json) = (None, None, false);
+    let (mut events, mut repeat, mut json, mut idle) = (None, None, false, Duration::ZERO);
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
         }
         if flag == "--json" {
             json = true;
+            continue;
+        }
+        if flag == "--no-freeze" {
+            config.freeze = false;
             continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -131,6 +143,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
                 Err(_) => return Err("--port takes a port number".into()),
             },
             "--fault" => config.faults.push(value.parse()?),
+            "--idle" => match value.parse::<u64>() {
+                Ok(ms) => idle = Duration::from_millis(ms),
+                Err(_) => return Err("--idle takes milliseconds".into()),
+            },
             "--invoke" => invokes.push(value),
             "--events" => events = Some(value),
             "--repeat" => match value.parse::<u32>() {
@@ -147,7 +163,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     if json && load.is_none() {
         return Err("--json is for load runs: give --events FILE or --repeat N too".into());
     }
-    Ok(Some(Args { config, invokes, load, json }))
+    Ok(Some(Args { config, invokes, load, json, idle }))
 }
 
 #[tokio::main]
@@ -170,7 +186,7 @@ async fn main() -> ExitCode {
     };
     let plan = match &args.load {
         Some((file, repeat)) => match load_events(file.as_deref(), &args.invokes) {
-            Ok(events) => Some(LoadPlan { events, repeat: *repeat, in_flight }),
+            Ok(events) => Some(LoadPlan { events, repeat: *repeat, in_flight, idle: args.idle }),
             Err(problem) => {
                 eprintln!("lambda-sansio-emulator: {problem}");
                 return ExitCode::from(2);
@@ -203,7 +219,10 @@ async fn main() -> ExitCode {
         // Ctrl-C ends the wait; if the handler cannot be installed, stop now.
         let _ = tokio::signal::ctrl_c().await;
     }
-    for payload in args.invokes {
+    for (index, payload) in args.invokes.into_iter().enumerate() {
+        if index > 0 && !args.idle.is_zero() {
+            tokio::time::sleep(args.idle).await;
+        }
         match emulator.invoke(Bytes::from(payload)).await {
             Ok(InvokeOutcome::Response(body)) => println!("{}", String::from_utf8_lossy(&body)),
             Ok(outcome) => {

@@ -30,6 +30,11 @@ impl Running {
         self.pid.and_then(|pid| u32::try_from(pid.as_raw()).ok())
     }
 
+    /// The process group it leads, for signals to all of it.
+    pub(crate) fn group(&self) -> Option<Pid> {
+        self.pid
+    }
+
     /// Signals the process, its process group and every process it started.
     fn signal(&self, signal: Signal) {
         if let Some(pid) = self.pid {

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_sansio::platform::telemetry::Batcher;
 use lambda_sansio::telemetry::{encode_batch, Subscription, TelemetryRecord};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 pub(crate) type Record = TelemetryRecord;
@@ -30,13 +30,21 @@ pub(crate) fn epoch_now() -> u64 {
 /// Starts delivering to `subscription`'s destination; records sent to the
 /// returned channel are batched and POSTed. The task ends when the channel
 /// closes, after a last flush.
-pub(crate) fn spawn_delivery(subscription: Subscription) -> mpsc::UnboundedSender<Delivery> {
+/// Nothing is POSTed while `frozen` says the environment is frozen.
+pub(crate) fn spawn_delivery(
+    subscription: Subscription,
+    frozen: watch::Receiver<bool>,
+) -> mpsc::UnboundedSender<Delivery> {
     let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(deliver(subscription, receiver));
+    tokio::spawn(deliver(subscription, receiver, frozen));
     sender
 }
 
-async fn deliver(subscription: Subscription, mut records: mpsc::UnboundedReceiver<Delivery>) {
+async fn deliver(
+    subscription: Subscription,
+    mut records: mpsc::UnboundedReceiver<Delivery>,
+    mut frozen: watch::Receiver<bool>,
+) {
     let destination = listener_uri(subscription.destination());
     let mut batcher = Batcher::new(subscription.buffering());
     loop {
@@ -61,6 +69,7 @@ async fn deliver(subscription: Subscription, mut records: mpsc::UnboundedReceive
             batcher.poll_batch(Instant::now().into_std())
         };
         if let Some(batch) = batch {
+            crate::freeze::until_thawed(&mut frozen).await;
             post_batch(&destination, &batch).await;
         }
         if let Some(ack) = flushed {

@@ -1,28 +1,100 @@
-//! `lambda-sansio-extension`: an external extension for a layer's
-//! `extensions/` folder. It subscribes to the Telemetry API and writes one
-//! line per invocation report (request id, status, duration) to its
-//! standard output, which Lambda sends to the function's logs.
-//!
-//! `LAMBDA_SANSIO_TELEMETRY_PORT` chooses the listener's port (default: any
-//! free one).
-
-#![allow(clippy::print_stdout)]
+//! `lambda-sansio-extension`: a Lambda extension that forwards the
+//! function's telemetry to a sink without losing records when the
+//! environment freezes or shuts down. See `--help`.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
-use lambda_sansio::context::HandlerError;
-use lambda_sansio::extension::EventType;
-use lambda_sansio::telemetry::{
-    Buffering, RecordCategory, RecordType, Subscription, SubscriptionApi, TelemetryRecord,
-};
-use lambda_sansio_blocking::{Event, Extension, TelemetryListener};
+mod config;
+mod lifecycle;
+mod shared;
+mod sidecar;
+mod sink;
+mod time;
 
 const NAME: &str = "lambda-sansio-extension";
 
+const HELP: &str = "\
+lambda-sansio-extension: forwards a Lambda function's telemetry to a sink,
+losing no record when the environment freezes or shuts down.
+
+Put it in a layer's extensions/ folder (it lands in /opt/extensions); Lambda
+starts it. It subscribes to the Telemetry API, and holds each invocation's
+end until that invocation's records are at the sink (at most
+LAMBDA_SANSIO_FLUSH_BUDGET_MS once the platform.runtimeDone record arrived,
+and never while the sink is failing); at SHUTDOWN it waits for the last
+reports and sends everything before its deadline. When the sink is down,
+records wait in a bounded queue; the oldest are dropped first, and a record
+counting them is sent once the sink is back.
+
+The function may POST its own records (JSON objects, or arrays of them) to
+http://127.0.0.1:2775/records; GET /health and GET /stats (received,
+forwarded, dropped, queued, failedBatches) answer there too.
+
+Settings (environment variables of the function):
+  LAMBDA_SANSIO_SINK            stdout (default), file, http or otlp; otlp is
+                                the default when OTEL_EXPORTER_OTLP_ENDPOINT
+                                is set.
+  LAMBDA_SANSIO_SINK_FILE       file: the file JSON lines are appended to.
+  LAMBDA_SANSIO_SINK_URL        http: the http:// endpoint batches are POSTed
+                                to, as JSON arrays of records.
+  OTEL_EXPORTER_OTLP_ENDPOINT   otlp: the collector's base URL (http://…:4318);
+                                logs go to /v1/logs, invocation spans to
+                                /v1/traces (OTLP/HTTP, JSON encoding).
+  OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+                                otlp: full URLs per signal.
+  OTEL_EXPORTER_OTLP_HEADERS    otlp: key=value pairs, comma-separated.
+  OTEL_SERVICE_NAME             otlp: service.name (default: the function's).
+  LAMBDA_SANSIO_TYPES           what to forward: platform, function,
+                                extension, comma-separated (default: platform
+                                for stdout, platform,function otherwise;
+                                extension is refused with stdout, whose output
+                                would come back as extension records).
+  LAMBDA_SANSIO_SIDECAR_PORT    the sidecar's port on 127.0.0.1 (default 2775;
+                                off to disable; e.g. 2772 to take the port of
+                                AWS's IPC extension example).
+  LAMBDA_SANSIO_TELEMETRY_PORT  the Telemetry API listener's port (default: any).
+  LAMBDA_SANSIO_MAX_QUEUED      records kept while the sink is behind
+                                (default 10000).
+  LAMBDA_SANSIO_FLUSH_BUDGET_MS longest an invocation's end waits for the sink
+                                (default 500).
+  LAMBDA_SANSIO_SINK_TIMEOUT_MS connect, read and write timeout of the http and
+                                otlp sinks (default 2000).
+
+Delivery is at least once: a batch the sink did not acknowledge is sent
+again, so a sink may see a record twice (its time, type and requestId
+identify it). At exit it prints one line to standard error: records
+received, forwarded, dropped and left undelivered.
+
+Options:
+  -h, --help      Print this help.
+  -V, --version   Print the version.
+";
+
 fn main() -> ExitCode {
-    match serve() {
+    if let Some(arg) = std::env::args().nth(1) {
+        return match arg.as_str() {
+            "-h" | "--help" => {
+                print(HELP);
+                ExitCode::SUCCESS
+            }
+            "-V" | "--version" => {
+                print(&format!("{NAME} {}\n", env!("CARGO_PKG_VERSION")));
+                ExitCode::SUCCESS
+            }
+            other => {
+                eprintln!("{NAME}: unknown argument {other:?}; Lambda starts this extension without arguments (see --help)");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let settings = match config::settings(|name| std::env::var(name).ok()) {
+        Ok(settings) => settings,
+        Err(problem) => {
+            eprintln!("{NAME}: {problem}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match lifecycle::run(&settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{NAME}: {error}");
@@ -31,61 +103,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve() -> Result<(), Box<dyn std::error::Error>> {
-    let name = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| NAME.to_owned());
-    let port = std::env::var("LAMBDA_SANSIO_TELEMETRY_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let listener = TelemetryListener::bind(port)?;
-    let buffering = Buffering { max_items: 1_000, max_bytes: 262_144, timeout_ms: 25 };
-    let subscription = Subscription::new(
-        SubscriptionApi::Telemetry,
-        &[RecordCategory::Platform],
-        buffering,
-        &listener.destination()?,
-    )?;
-    let reports = Arc::new(AtomicU64::new(0));
-    let counted = Arc::clone(&reports);
-    listener.spawn(move |batch| {
-        for record in batch {
-            if record.record_type == RecordType::Report {
-                counted.fetch_add(1, Ordering::Relaxed);
-                println!("{NAME}: {}", describe(&record));
-            }
-        }
-    })?;
-    let mut invokes = 0u64;
-    Extension::new(&name, &[EventType::Invoke, EventType::Shutdown])?.with_subscription(subscription).run(
-        |event| {
-            match event {
-                Event::Invoke(_) => invokes += 1,
-                Event::Shutdown(shutdown) => println!(
-                    "{NAME}: shutdown ({}), {invokes} invocations, {} reports",
-                    shutdown.shutdown_reason.as_str(),
-                    reports.load(Ordering::Relaxed)
-                ),
-                // Lambda will never accept it: fail init, loudly.
-                Event::SubscriptionRejected(refusal) if refusal.is_permanent() => {
-                    eprintln!("{NAME}: {refusal}; stopping, since no report could ever arrive");
-                    return Err(HandlerError::new("Extension.SubscriptionRejected", refusal.to_string()));
-                }
-                Event::SubscriptionRejected(refusal) => {
-                    eprintln!("{NAME}: warning: {refusal}; running without invocation reports");
-                }
-            }
-            Ok(())
-        },
-    )?;
-    Ok(())
+fn print(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
-fn describe(record: &TelemetryRecord) -> String {
-    let field = |name: &str| record.record.get(name).cloned().unwrap_or_default();
-    let duration = record.record.pointer("/metrics/durationMs").and_then(|d| d.as_f64()).unwrap_or(0.0);
-    format!(
-        "request {} {} in {duration:.2} ms",
-        field("requestId").as_str().unwrap_or("?"),
-        field("status").as_str().unwrap_or("?")
-    )
+/// The extension's name: its executable's file name, as Lambda requires.
+fn own_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| NAME.to_owned())
 }
+
+/// A line on standard error (which Lambda sends to the function's logs).
+fn say(message: &str) {
+    eprintln!("{NAME}: {message}");
+}
+
+/// The shared pieces, for the modules.
+pub(crate) use shared::Shared;

@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -23,24 +25,7 @@ fn fake_api(subscribe: String) -> (String, Arc<Mutex<Vec<String>>>) {
             std::thread::spawn(move || {
                 let mut writer = stream.try_clone().unwrap();
                 let mut reader = BufReader::new(stream);
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut length = 0;
-                    loop {
-                        let mut header = String::new();
-                        reader.read_line(&mut header).unwrap();
-                        if header.trim().is_empty() {
-                            break;
-                        }
-                        if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                            length = value.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).unwrap();
+                while let Some((line, _body)) = support::read_request(&mut reader) {
                     let request: Vec<&str> = line.split_whitespace().take(2).collect();
                     let request = request.join(" ");
                     log.lock().unwrap().push(request.clone());

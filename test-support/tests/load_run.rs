@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::num::NonZeroU16;
+use std::time::Duration;
 
 use bytes::Bytes;
 use lambda_sansio::runtime::Mode;
@@ -20,7 +21,7 @@ async fn emulator(example: &str, mode: Mode) -> Emulator {
 async fn a_load_run_counts_every_invocation_and_reports_progress() {
     let emulator = emulator("blocking_echo", Mode::Classic).await;
     let events = vec![Bytes::from_static(b"{\"a\":1}"), Bytes::from_static(b"[2]"), Bytes::from_static(b"3")];
-    let plan = LoadPlan { events, repeat: 40, in_flight: 1 };
+    let plan = LoadPlan { events, repeat: 40, in_flight: 1, idle: Duration::ZERO };
     let mut seen = Vec::new();
     let summary = load::run(&emulator, &plan, |done, total| seen.push((done, total))).await;
     emulator.shutdown().await;
@@ -42,7 +43,7 @@ async fn failures_are_counted_by_error_type_with_several_in_flight() {
     let emulator = emulator("sqs_partial_batch", Mode::Concurrent { max: NonZeroU16::new(3).unwrap() }).await;
     let good = Bytes::from_static(br#"{"Records":[{"messageId":"m","body":"{\"quantity\":1}"}]}"#);
     let bad = Bytes::from_static(br#"{"Records":[{"messageId":7}]}"#);
-    let plan = LoadPlan { events: vec![good, bad], repeat: 15, in_flight: 3 };
+    let plan = LoadPlan { events: vec![good, bad], repeat: 15, in_flight: 3, idle: Duration::ZERO };
     let summary = load::run(&emulator, &plan, |_, _| {}).await;
     emulator.shutdown().await;
     assert_eq!((summary.invocations, summary.succeeded), (30, 15));

@@ -411,6 +411,24 @@ impl PlatformMachine {
         self.phase == Phase::ShuttingDown
     }
 
+    /// Whether the environment may be frozen now, as Lambda freezes it
+    /// between invocations: classic mode (Managed Instances environments
+    /// are never frozen), init complete, not shutting down, no invocation
+    /// queued or active, the runtime waiting in `next`, and every extension
+    /// that has not failed waiting in `next` with no event pending. A driver
+    /// that freezes must thaw before it delivers anything again.
+    pub fn may_freeze(&self) -> bool {
+        matches!(self.config.mode, Mode::Classic)
+            && self.phase == Phase::Running
+            && self.queue.is_empty()
+            && self.active.is_empty()
+            && !self.runtime.polls.is_empty()
+            && self
+                .extensions
+                .iter()
+                .all(|e| e.phase == ExtPhase::Failed || (e.poll.is_some() && e.pending.is_empty()))
+    }
+
     /// Invocations delivered and not yet ended.
     pub fn active_invocations(&self) -> impl Iterator<Item = &RequestId> {
         self.active.iter().map(|a| &a.request_id)

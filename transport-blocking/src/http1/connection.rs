@@ -26,6 +26,19 @@ fn reset(detail: impl std::fmt::Display) -> TransportError {
     error(TransportErrorKind::Reset, detail)
 }
 
+/// Connects to `authority`, within `timeout` per address when one is given.
+fn connect(authority: &str, timeout: Option<std::time::Duration>) -> std::io::Result<TcpStream> {
+    let Some(timeout) = timeout else { return TcpStream::connect(authority) };
+    let mut last = None;
+    for address in std::net::ToSocketAddrs::to_socket_addrs(authority)? {
+        match TcpStream::connect_timeout(&address, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address")))
+}
+
 /// One keep-alive connection to `authority`, reopened when needed.
 ///
 /// Guarantees: at most the body limit of an answer is held in memory (a
@@ -41,6 +54,7 @@ pub struct Connection {
     stream: Option<TcpStream>,
     buffer: BytesMut,
     scratch: Box<[u8]>,
+    io_timeout: Option<std::time::Duration>,
 }
 
 impl Connection {
@@ -53,15 +67,26 @@ impl Connection {
             stream: None,
             buffer: BytesMut::new(),
             scratch: vec![0; READ_SIZE].into_boxed_slice(),
+            io_timeout: None,
         }
+    }
+
+    /// The same, with connect, read and write timeouts: for servers that
+    /// are not Lambda's (a sink), where no long poll is expected and a hung
+    /// peer must not hold the caller for good. A timeout is a
+    /// [`TransportErrorKind::Reset`] and drops the connection.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.io_timeout = Some(timeout);
+        self
     }
 
     fn stream(&mut self) -> Result<&mut TcpStream, TransportError> {
         if self.stream.is_none() {
-            let tcp = TcpStream::connect(&self.authority)
+            let tcp = connect(&self.authority, self.io_timeout)
                 .map_err(|e| error(TransportErrorKind::Connect, format_args!("{}: {e}", self.authority)))?;
             tcp.set_nodelay(true).map_err(reset)?;
-            tcp.set_read_timeout(None).map_err(reset)?;
+            tcp.set_read_timeout(self.io_timeout).map_err(reset)?;
+            tcp.set_write_timeout(self.io_timeout).map_err(reset)?;
             self.buffer.clear();
             self.stream = Some(tcp);
         }

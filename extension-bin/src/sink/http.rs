@@ -1,0 +1,130 @@
+//! JSON arrays POSTed to an HTTP endpoint over a kept-alive connection.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use lambda_sansio::forward::ForwardRecord;
+use lambda_sansio_blocking::http1::Connection;
+
+/// Answers larger than this are not read (a sink answers with little).
+const MAX_ANSWER: usize = 1024 * 1024;
+
+/// An `http://` URL, split for the connection and the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Endpoint {
+    pub(crate) url: String,
+    /// `host:port` to connect to.
+    pub(crate) authority: String,
+    /// The `Host` header.
+    pub(crate) host: String,
+    pub(crate) path: String,
+}
+
+impl Endpoint {
+    /// Parses `url`; only `http://` is taken (put a collector on loopback,
+    /// or in front of an HTTPS endpoint).
+    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        let uri: http::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(format!(
+                    "{url} is an https URL; this build sends plain http only: \
+                     run a collector on loopback (for example the OpenTelemetry Collector) in front of it"
+                ))
+            }
+            _ => return Err(format!("{url} must start with http://")),
+        }
+        let authority = uri.authority().ok_or_else(|| format!("{url} names no host"))?;
+        let port = authority.port_u16().unwrap_or(80);
+        Ok(Self {
+            url: url.to_owned(),
+            authority: format!("{}:{port}", authority.host().trim_matches(['[', ']'])),
+            host: authority.as_str().to_owned(),
+            path: uri.path_and_query().map_or("/".to_owned(), |pq| pq.as_str().to_owned()),
+        })
+    }
+}
+
+/// POSTs bodies to one endpoint, with extra headers.
+pub(crate) struct Poster {
+    endpoint: Endpoint,
+    headers: Vec<(String, String)>,
+    connection: Connection,
+}
+
+impl Poster {
+    pub(crate) fn new(url: &str, headers: Vec<(String, String)>, timeout: Duration) -> Result<Self, String> {
+        let endpoint = Endpoint::parse(url)?;
+        let connection = Connection::new(endpoint.authority.clone(), MAX_ANSWER).with_timeout(timeout);
+        Ok(Self { endpoint, headers, connection })
+    }
+
+    /// POSTs `body` as JSON; any `2xx` is success.
+    pub(crate) fn post_json(&mut self, body: Bytes) -> Result<(), String> {
+        let mut request = http::Request::post(self.endpoint.path.as_str())
+            .header(http::header::HOST, self.endpoint.host.as_str())
+            .header(http::header::CONTENT_TYPE, "application/json");
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let request = request.body(body).map_err(|e| format!("could not build the request: {e}"))?;
+        match self.connection.send(&request) {
+            Ok(answer) if answer.status().is_success() => Ok(()),
+            Ok(answer) => Err(format!("{} answered {}", self.endpoint.url, answer.status())),
+            Err(error) => Err(format!("could not POST to {}: {error}", self.endpoint.url)),
+        }
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.endpoint.url
+    }
+}
+
+/// Sends each batch as one JSON array of the records.
+pub(crate) struct HttpSink {
+    poster: Poster,
+}
+
+impl HttpSink {
+    pub(crate) fn new(url: &str, timeout: Duration) -> Result<Self, String> {
+        Ok(Self { poster: Poster::new(url, Vec::new(), timeout)? })
+    }
+}
+
+impl super::Sink for HttpSink {
+    fn send(&mut self, records: &[ForwardRecord]) -> Result<(), String> {
+        let mut body = Vec::with_capacity(records.iter().map(|r| r.body.len() + 1).sum::<usize>() + 2);
+        body.push(b'[');
+        for (index, record) in records.iter().enumerate() {
+            if index > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(&record.body);
+        }
+        body.push(b']');
+        self.poster.post_json(Bytes::from(body))
+    }
+
+    fn describe(&self) -> String {
+        self.poster.url().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_split_into_connection_and_request() {
+        let e = Endpoint::parse("http://127.0.0.1:4318/v1/logs?x=1").unwrap();
+        assert_eq!(
+            (e.authority.as_str(), e.host.as_str(), e.path.as_str()),
+            ("127.0.0.1:4318", "127.0.0.1:4318", "/v1/logs?x=1")
+        );
+        let bare = Endpoint::parse("http://collector").unwrap();
+        assert_eq!((bare.authority.as_str(), bare.path.as_str()), ("collector:80", "/"));
+        assert!(Endpoint::parse("https://x").unwrap_err().contains("plain http"));
+        assert!(Endpoint::parse("not a url").is_err());
+    }
+}

@@ -1,0 +1,263 @@
+//! What the forwarding tests share: a sink server that can be down, a
+//! Python bootstrap, and a run of the extension under the emulator with
+//! freezing on.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome, ShutdownReport};
+use serde_json::Value;
+
+/// What the sink took: `(path, body)` per request.
+type Taken = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// How the sink answers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Availability {
+    /// Takes everything.
+    Up,
+    /// Answers `503` to the first N requests (storing nothing), then takes.
+    DownFor(usize),
+    /// Answers `503` to everything.
+    Never,
+}
+
+/// An HTTP server that stores the body of every request it takes, by path.
+pub(crate) struct SinkServer {
+    pub(crate) url: String,
+    taken: Taken,
+    pub(crate) refused: Arc<AtomicUsize>,
+}
+
+impl SinkServer {
+    pub(crate) fn start(availability: Availability) -> Self {
+        Self::slow(availability, Duration::ZERO)
+    }
+
+    /// The same, answering each request only after `delay` (a remote sink).
+    pub(crate) fn slow(availability: Availability, delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let refused = Arc::new(AtomicUsize::new(0));
+        let (store, count) = (Arc::clone(&taken), Arc::clone(&refused));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (store, count) = (Arc::clone(&store), Arc::clone(&count));
+                std::thread::spawn(move || serve(stream, availability, delay, &store, &count));
+            }
+        });
+        Self { url, taken, refused }
+    }
+
+    /// The bodies taken at `path`, in order.
+    pub(crate) fn bodies(&self, path: &str) -> Vec<Vec<u8>> {
+        self.taken.lock().unwrap().iter().filter(|(p, _)| p == path).map(|(_, b)| b.clone()).collect()
+    }
+
+    /// Every record of every JSON-array batch taken at `path`, in order.
+    pub(crate) fn records(&self, path: &str) -> Vec<Value> {
+        self.bodies(path)
+            .iter()
+            .flat_map(|body| match serde_json::from_slice::<Value>(body).unwrap() {
+                Value::Array(items) => items,
+                other => panic!("a batch is a JSON array: {other}"),
+            })
+            .collect()
+    }
+}
+
+fn serve(
+    stream: std::net::TcpStream,
+    availability: Availability,
+    delay: Duration,
+    store: &Mutex<Vec<(String, Vec<u8>)>>,
+    refused: &AtomicUsize,
+) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    while let Some((line, body)) = read_request(&mut reader) {
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        std::thread::sleep(delay);
+        let take = match availability {
+            Availability::Up => true,
+            Availability::DownFor(n) => refused.load(Ordering::SeqCst) >= n,
+            Availability::Never => false,
+        };
+        let answer = if take {
+            store.lock().unwrap().push((path, body));
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+        } else {
+            refused.fetch_add(1, Ordering::SeqCst);
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n"
+        };
+        if writer.write_all(answer.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads one request with a `Content-Length` body: its request line and
+/// body; `None` once the connection closes.
+pub(crate) fn read_request(reader: &mut impl BufRead) -> Option<(String, Vec<u8>)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).ok()? == 0 {
+            return None;
+        }
+        if header.trim().is_empty() {
+            break;
+        }
+        if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((line, body))
+}
+
+/// A bootstrap in Python (standard library only). Each event is
+/// `{"n":N}`, optionally with `"sleep":SECONDS` (it then sleeps before
+/// answering), `"crash":true` (it exits instead of answering) or
+/// `"sidecar":PORT` (it POSTs its own record there first). It prints
+/// `handled N` for each.
+const BOOTSTRAP: &str = r#"#!/usr/bin/env python3
+import json, os, time, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.loads(r.read())
+    print("handled %d" % event["n"], flush=True)
+    if "sidecar" in event:
+        record = json.dumps({"kind": "order", "n": event["n"]}).encode()
+        urllib.request.urlopen(urllib.request.Request(
+            "http://127.0.0.1:%d/records" % event["sidecar"], data=record, method="POST")).read()
+    if event.get("crash"):
+        os._exit(3)
+    time.sleep(event.get("sleep", 0))
+    urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=b"{}", method="POST")).read()
+"#;
+
+/// A directory for one test's files.
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lambda-sansio-forward-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The Python bootstrap, written into `dir`.
+pub(crate) fn bootstrap(dir: &std::path::Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("bootstrap");
+    std::fs::write(&path, BOOTSTRAP).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// The extension under test, under its real name.
+pub(crate) fn extension() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_lambda-sansio-extension"))
+}
+
+/// A port nothing listens on now.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// What a run produced.
+pub(crate) struct Run {
+    pub(crate) outcomes: Vec<InvokeOutcome>,
+    /// The request id of every invocation that started, in order.
+    pub(crate) started: Vec<String>,
+    pub(crate) freezes: u64,
+    /// For each invocation, whether the environment froze after it.
+    pub(crate) froze_after: Vec<bool>,
+    /// For each invocation, what the sink held once the environment froze.
+    pub(crate) at_freeze: Vec<Vec<Value>>,
+    pub(crate) report: ShutdownReport,
+}
+
+/// Runs the Python bootstrap and the extension (with `env`) under the
+/// emulator, freezing on, through `events`, letting the environment freeze
+/// after each, then shuts down.
+pub(crate) async fn run(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    events: &[&str],
+    timeout: Duration,
+) -> Run {
+    run_watching(dir, env, events, timeout, Vec::new).await
+}
+
+/// The same, taking `snapshot()` (what the sink holds) as soon as the
+/// environment froze after each invocation.
+pub(crate) async fn run_watching(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    events: &[&str],
+    timeout: Duration,
+    snapshot: impl Fn() -> Vec<Value>,
+) -> Run {
+    let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+    if !env.iter().any(|(k, _)| k == "LAMBDA_SANSIO_SIDECAR_PORT") {
+        env.push(("LAMBDA_SANSIO_SIDECAR_PORT".into(), "off".into()));
+    }
+    let config = EmulatorConfig {
+        bootstrap: Some(bootstrap(dir)),
+        extensions: vec![extension()],
+        env,
+        timeout,
+        freeze: true,
+        ..EmulatorConfig::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap();
+    let mut watch = emulator.events();
+    let (mut outcomes, mut froze_after, mut at_freeze) = (Vec::new(), Vec::new(), Vec::new());
+    for event in events {
+        let before = emulator.freezes();
+        outcomes.push(emulator.invoke(Bytes::from(event.to_string())).await.unwrap());
+        // Lets the environment freeze (everyone in `next`) before the next
+        // invocation, as on Lambda between two requests.
+        let waited = Instant::now();
+        while emulator.freezes() == before && waited.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        froze_after.push(emulator.freezes() > before);
+        at_freeze.push(snapshot());
+    }
+    let freezes = emulator.freezes();
+    let report = emulator.shutdown().await;
+    let mut started = Vec::new();
+    while let Ok(event) = watch.try_recv() {
+        if let lambda_sansio::platform::PlatformEvent::InvocationStarted { request_id } = event {
+            started.push(request_id.as_str().to_owned());
+        }
+    }
+    Run { outcomes, started, freezes, froze_after, at_freeze, report }
+}
+
+/// The records of `kind` naming `request_id`.
+pub(crate) fn of(records: &[Value], kind: &str, request_id: &str) -> usize {
+    records.iter().filter(|r| r["type"] == kind && r["record"]["requestId"] == request_id).count()
+}
+
+/// Whether the records' times never go backwards.
+pub(crate) fn in_order(records: &[Value]) -> bool {
+    let times: Vec<&str> = records.iter().filter_map(|r| r["time"].as_str()).collect();
+    times.windows(2).all(|pair| pair[0] <= pair[1])
+}
