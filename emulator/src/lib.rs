@@ -28,6 +28,7 @@ mod faults;
 mod freeze;
 mod ids;
 pub mod load;
+mod output;
 mod process;
 mod server;
 mod telemetry;
@@ -50,6 +51,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use actor::InvokeOutcome;
 pub use events::{Events, RecvError, TryRecvError, HISTORY, HISTORY_BYTES};
 pub use faults::{Fault, FaultRule};
+pub use output::{OutputLine, KEPT_LINES};
 pub use server::INVOKE_PATH;
 
 use actor::{Actor, Command, Source, Supervise};
@@ -152,6 +154,9 @@ pub struct ShutdownReport {
     /// `(name, exit status if known, whether SIGKILL was needed)` for the
     /// bootstrap first, then each extension.
     pub processes: Vec<(String, Option<ExitStatus>, bool)>,
+    /// Everything the processes wrote (see [`Emulator::output`]), to the
+    /// last line.
+    pub output: Vec<OutputLine>,
 }
 
 /// Invokes the function from any task (see [`Emulator::invoke`]).
@@ -194,6 +199,7 @@ pub struct Emulator {
     runtime_pid: Arc<std::sync::Mutex<Option<u32>>>,
     absolute_form: Arc<std::sync::atomic::AtomicU64>,
     freezer: freeze::Freezer,
+    output: output::OutputLog,
 }
 
 impl Emulator {
@@ -231,6 +237,7 @@ impl Emulator {
             freezer: freeze::Freezer::new(config.freeze),
         };
         let freezer = function.freezer.clone();
+        let output = output::OutputLog::default();
         let actor = Actor::new(platform, function, events.clone(), supervisor.clone());
         tokio::spawn(actor.run(receiver));
         let server = Arc::new(server::Server::new(
@@ -253,6 +260,7 @@ impl Emulator {
             first_next: Arc::new(std::sync::OnceLock::new()),
             runtime_pid,
             freezer: freezer.clone(),
+            output: output.clone(),
         };
         processes.launch().await?;
         let (first_next, runtime_pid) =
@@ -268,6 +276,7 @@ impl Emulator {
             runtime_pid,
             absolute_form,
             freezer,
+            output,
         })
     }
 
@@ -285,6 +294,12 @@ impl Emulator {
     /// also logged); clients should send origin form.
     pub fn absolute_form_requests(&self) -> u64 {
         self.absolute_form.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The lines the function's processes wrote so far (the newest
+    /// [`KEPT_LINES`]), in the order they were read.
+    pub fn output(&self) -> Vec<OutputLine> {
+        self.output.snapshot()
     }
 
     /// How many times the environment was frozen between invocations (see
@@ -365,6 +380,7 @@ struct Supervisor {
     first_next: Arc<std::sync::OnceLock<Duration>>,
     runtime_pid: Arc<std::sync::Mutex<Option<u32>>>,
     freezer: freeze::Freezer,
+    output: output::OutputLog,
 }
 
 impl Supervisor {
@@ -379,8 +395,9 @@ impl Supervisor {
             .collect();
         for path in &self.extension_paths {
             let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            let running = process::launch(path, &extension_env, Source::Extension(name), &self.commands)
-                .map_err(io(format!("start {}", path.display())))?;
+            let running =
+                process::launch(path, &extension_env, Source::Extension(name), &self.commands, &self.output)
+                    .map_err(io(format!("start {}", path.display())))?;
             self.extensions.push(running);
         }
         process::await_registration(
@@ -392,7 +409,7 @@ impl Supervisor {
         .await;
         let launched = tokio::time::Instant::now();
         if let Some(path) = &self.bootstrap {
-            let running = process::launch(path, &self.env, Source::Runtime, &self.commands)
+            let running = process::launch(path, &self.env, Source::Runtime, &self.commands, &self.output)
                 .map_err(io(format!("start {}", path.display())))?;
             if let Ok(mut pid) = self.runtime_pid.lock() {
                 *pid = running.pid();
@@ -478,6 +495,7 @@ impl Supervisor {
         for (name, (status, killed)) in extensions {
             report.processes.push((name, status, killed));
         }
+        report.output = self.output.snapshot();
         report
     }
 }

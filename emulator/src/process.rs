@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use super::events::{Events, RecvError};
 
 use super::actor::{Command, Source};
+use super::output::{OutputLine, OutputLog};
 
 /// A running child: its pid and the exit status once known.
 pub(crate) struct Running {
@@ -101,6 +102,7 @@ pub(crate) fn launch(
     env: &[(String, String)],
     source: Source,
     commands: &mpsc::UnboundedSender<Command>,
+    log: &OutputLog,
 ) -> std::io::Result<Running> {
     let path = &std::fs::canonicalize(path)?;
     let mut child: Child = Process::new(path)
@@ -114,18 +116,39 @@ pub(crate) fn launch(
         .kill_on_drop(true)
         .spawn()?;
     let pid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let mut pumps = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        pumps.push(tokio::spawn(pump(stdout, false, source.clone(), commands.clone())));
-    }
-    if let Some(stderr) = child.stderr.take() {
-        pumps.push(tokio::spawn(pump(stderr, true, source.clone(), commands.clone())));
+    // Each pump says when its pipe ended, so that the exit is reported only
+    // after the last lines (a crash's last words are part of its logs).
+    let (drained, mut pipes_ended) = mpsc::unbounded_channel::<()>();
+    let mut pipes = 0;
+    let output: [(Option<Box<dyn AsyncRead + Unpin + Send>>, bool); 2] = [
+        (child.stdout.take().map(|o| Box::new(o) as Box<dyn AsyncRead + Unpin + Send>), false),
+        (child.stderr.take().map(|e| Box::new(e) as Box<dyn AsyncRead + Unpin + Send>), true),
+    ];
+    for (pipe, is_stderr) in output {
+        let Some(pipe) = pipe else { continue };
+        pipes += 1;
+        let (source, commands, log, name, drained) =
+            (source.clone(), commands.clone(), log.clone(), name.clone(), drained.clone());
+        pumps.push(tokio::spawn(async move {
+            pump(pipe, is_stderr, source, commands, log, name).await;
+            let _ = drained.send(());
+        }));
     }
     let (exit_tx, exit) = watch::channel(None);
     let commands = commands.clone();
     let exited = source.clone();
     tokio::spawn(async move {
         let status = child.wait().await.ok();
+        // A process it started may hold the pipes open: wait for the pipes
+        // a little only.
+        let all_ended = async {
+            for _ in 0..pipes {
+                let _ = pipes_ended.recv().await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(500), all_ended).await;
         // The actor hears of the exit before anyone waiting on `exit` can
         // move on (and, say, reset the environment): the exit of an old
         // process is never taken for one of the next environment's.
@@ -133,7 +156,6 @@ pub(crate) fn launch(
         let _ = commands.send(Command::Exited { source: exited, status: text });
         let _ = exit_tx.send(status);
     });
-    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     Ok(Running { name, pid, exit, pumps })
 }
 
@@ -143,6 +165,8 @@ async fn pump(
     is_stderr: bool,
     source: Source,
     commands: mpsc::UnboundedSender<Command>,
+    log: OutputLog,
+    process: String,
 ) {
     let mut lines = BufReader::new(output).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -154,6 +178,7 @@ async fn pump(
                 println!("{line}");
             }
         }
+        log.push(OutputLine { process: process.clone(), stderr: is_stderr, line: line.clone() });
         let _ = commands.send(Command::Output { source: source.clone(), line });
     }
 }

@@ -53,6 +53,9 @@ pub(crate) struct Settings {
     pub(crate) telemetry_port: u16,
     pub(crate) forwarder: ForwarderConfig,
     pub(crate) sink_timeout: Duration,
+    /// A PEM file of CAs to trust besides the system's, for `https://`
+    /// sinks (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `LAMBDA_SANSIO_SINK_CA_FILE`).
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// Reads the settings through `var` (the environment, in the binary).
@@ -74,6 +77,16 @@ pub(crate) fn settings(var: impl Fn(&str) -> Option<String>) -> Result<Settings,
         number(&var, "LAMBDA_SANSIO_FLUSH_BUDGET_MS", defaults.flush_budget.as_millis() as u64, 0..=60_000)?;
     let timeout = number(&var, "LAMBDA_SANSIO_SINK_TIMEOUT_MS", 2_000, 10..=60_000)?;
     let awaits_platform_records = categories.contains(&RecordCategory::Platform);
+    let ca_file = match var("LAMBDA_SANSIO_SINK_CA_FILE").or_else(|| var("OTEL_EXPORTER_OTLP_CERTIFICATE")) {
+        Some(path) if !path.trim().is_empty() => {
+            let path = PathBuf::from(path.trim());
+            if !path.is_file() {
+                return Err(format!("the CA file {} does not exist (LAMBDA_SANSIO_SINK_CA_FILE or OTEL_EXPORTER_OTLP_CERTIFICATE)", path.display()));
+            }
+            Some(path)
+        }
+        _ => None,
+    };
     Ok(Settings {
         sink,
         categories,
@@ -86,6 +99,7 @@ pub(crate) fn settings(var: impl Fn(&str) -> Option<String>) -> Result<Settings,
             ..defaults
         },
         sink_timeout: Duration::from_millis(timeout),
+        ca_file,
     })
 }
 

@@ -35,8 +35,8 @@ Settings (environment variables of the function):
                                 the default when OTEL_EXPORTER_OTLP_ENDPOINT
                                 is set.
   LAMBDA_SANSIO_SINK_FILE       file: the file JSON lines are appended to.
-  LAMBDA_SANSIO_SINK_URL        http: the http:// endpoint batches are POSTed
-                                to, as JSON arrays of records.
+  LAMBDA_SANSIO_SINK_URL        http: the http:// or https:// endpoint batches
+                                are POSTed to, as JSON arrays of records.
   OTEL_EXPORTER_OTLP_ENDPOINT   otlp: the collector's base URL (http://…:4318);
                                 logs go to /v1/logs, invocation spans to
                                 /v1/traces (OTLP/HTTP, JSON encoding).
@@ -44,6 +44,9 @@ Settings (environment variables of the function):
                                 otlp: full URLs per signal.
   OTEL_EXPORTER_OTLP_HEADERS    otlp: key=value pairs, comma-separated.
   OTEL_SERVICE_NAME             otlp: service.name (default: the function's).
+  LAMBDA_SANSIO_SINK_CA_FILE, OTEL_EXPORTER_OTLP_CERTIFICATE
+                                https: a PEM file of CAs to trust besides the
+                                system's bundle.
   LAMBDA_SANSIO_TYPES           what to forward: platform, function,
                                 extension, comma-separated (default: platform
                                 for stdout, platform,function otherwise;

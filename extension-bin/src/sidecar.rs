@@ -74,7 +74,11 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         match decoder.decode(&mut buffer) {
             Ok(Some(request)) => {
                 let (status, body) = route(request.method(), request.uri().path(), request.body(), shared);
-                answer(&mut stream, status, &body, false)?;
+                let close = wants_close(&request);
+                answer(&mut stream, status, &body, close)?;
+                if close {
+                    return Ok(());
+                }
                 continue;
             }
             Ok(None) => {}
@@ -96,6 +100,15 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         };
         buffer.extend_from_slice(&scratch[..read]);
     }
+}
+
+/// Whether the client asked to close after this answer (`Connection:
+/// close`, or HTTP/1.0 without `keep-alive`).
+fn wants_close(request: &http::Request<Bytes>) -> bool {
+    let connection = request.headers().get(http::header::CONNECTION).and_then(|v| v.to_str().ok());
+    let says =
+        |word: &str| connection.is_some_and(|c| c.split(',').any(|t| t.trim().eq_ignore_ascii_case(word)));
+    says("close") || (request.version() == http::Version::HTTP_10 && !says("keep-alive"))
 }
 
 /// The answer to one request.

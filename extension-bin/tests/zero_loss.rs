@@ -13,8 +13,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use lambda_sansio_emulator::InvokeOutcome;
-use serde_json::Value;
-use support::{in_order, of, Availability, SinkServer};
+use support::{of, Availability, SinkServer};
 
 fn http_sink(sink: &SinkServer) -> Vec<(&'static str, String)> {
     vec![("LAMBDA_SANSIO_SINK", "http".into()), ("LAMBDA_SANSIO_SINK_URL", format!("{}/ingest", sink.url))]
@@ -24,36 +23,6 @@ fn env_of<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
     pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-/// Every started invocation has exactly one start, runtimeDone and report;
-/// each `handled N` line arrived once; times never go backwards.
-fn assert_complete(records: &[Value], started: &[String], handled: &[u32]) {
-    assert!(!started.is_empty());
-    for id in started {
-        for kind in ["platform.start", "platform.runtimeDone", "platform.report"] {
-            assert_eq!(of(records, kind, id), 1, "{kind} of {id} in {records:#?}");
-        }
-    }
-    for n in handled {
-        let line = format!("handled {n}");
-        let count = records
-            .iter()
-            .filter(|r| r["type"] == "function" && r["record"].as_str().is_some_and(|t| t.trim() == line))
-            .count();
-        assert_eq!(count, 1, "{line:?} in {records:#?}");
-    }
-    assert!(records.iter().any(|r| r["type"] == "platform.initReport"), "{records:#?}");
-    assert!(in_order(records), "{records:#?}");
-}
-
-fn extension_exited_by_itself(run: &support::Run) {
-    let (_, status, killed) =
-        run.report.processes.iter().find(|(name, _, _)| name == "lambda-sansio-extension").unwrap();
-    assert!(!killed && status.is_some_and(|s| s.success()), "{:?}", run.report);
-}
-
-/// With a sink 80 ms away, as a remote one is: each invocation's records
-/// are at the sink before the environment freezes, and the last report
-/// before the extension exits.
 #[tokio::test(flavor = "multi_thread")]
 async fn spindown_after_frozen_invocations_loses_nothing() {
     let dir = support::scratch("spindown");
@@ -62,10 +31,8 @@ async fn spindown_after_frozen_invocations_loses_nothing() {
     let events: Vec<&str> = events.iter().map(String::as_str).collect();
     let watched = std::sync::Arc::clone(&sink);
     let env = http_sink(&sink);
-    let run = support::run_watching(&dir, &env_of(&env), &events, Duration::from_secs(10), move || {
-        watched.records("/ingest")
-    })
-    .await;
+    let run =
+        support::run_watching(&dir, &env_of(&env), &events, |_| {}, move || watched.records("/ingest")).await;
     for (index, id) in run.started.iter().enumerate() {
         let at_freeze = &run.at_freeze[index];
         assert_eq!(of(at_freeze, "platform.runtimeDone", id), 1, "at the freeze after {id}: {at_freeze:#?}");
@@ -81,8 +48,8 @@ async fn spindown_after_frozen_invocations_loses_nothing() {
     );
     assert!(run.freezes >= 6);
     assert_eq!(run.started.len(), 6);
-    assert_complete(&sink.records("/ingest"), &run.started, &[1, 2, 3, 4, 5, 6]);
-    extension_exited_by_itself(&run);
+    support::assert_complete(&sink.records("/ingest"), &run.started, &[1, 2, 3, 4, 5, 6]);
+    support::extension_exited_by_itself(&run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -93,7 +60,7 @@ async fn a_timeout_keeps_the_timed_out_report() {
     let run = support::run(&dir, &env_of(&http_sink(&sink)), &events, Duration::from_secs(1)).await;
     assert!(matches!(run.outcomes[1], InvokeOutcome::TimedOut), "{:?}", run.outcomes);
     let records = sink.records("/ingest");
-    assert_complete(&records, &run.started, &[1, 2, 3]);
+    support::assert_complete(&records, &run.started, &[1, 2, 3]);
     let timed_out = &run.started[1];
     let report =
         records.iter().find(|r| r["type"] == "platform.report" && r["record"]["requestId"] == *timed_out);
@@ -108,7 +75,7 @@ async fn a_runtime_failure_keeps_the_failed_report() {
     let run = support::run(&dir, &env_of(&http_sink(&sink)), &events, Duration::from_secs(10)).await;
     assert!(matches!(run.outcomes[1], InvokeOutcome::Aborted(_)), "{:?}", run.outcomes);
     let records = sink.records("/ingest");
-    assert_complete(&records, &run.started, &[1, 2, 3]);
+    support::assert_complete(&records, &run.started, &[1, 2, 3]);
     let crashed = &run.started[1];
     let report =
         records.iter().find(|r| r["type"] == "platform.report" && r["record"]["requestId"] == *crashed);
@@ -128,11 +95,11 @@ async fn a_sink_down_for_a_while_loses_nothing_and_the_sidecar_is_forwarded_too(
     assert!(run.outcomes.iter().all(|o| matches!(o, InvokeOutcome::Response(_))), "{:?}", run.outcomes);
     assert_eq!(sink.refused.load(std::sync::atomic::Ordering::SeqCst), 3);
     let records = sink.records("/ingest");
-    assert_complete(&records, &run.started, &[1, 2, 3, 4]);
+    support::assert_complete(&records, &run.started, &[1, 2, 3, 4]);
     let own: Vec<i64> =
         records.iter().filter(|r| r["kind"] == "order").filter_map(|r| r["n"].as_i64()).collect();
     assert_eq!(own, [1, 2, 3, 4], "the function's own records, once each, in order");
-    extension_exited_by_itself(&run);
+    support::extension_exited_by_itself(&run);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -173,7 +140,7 @@ async fn a_sink_that_never_comes_back_does_not_hold_the_extension_past_its_budge
     assert!(run.outcomes.iter().all(|o| matches!(o, InvokeOutcome::Response(_))), "{:?}", run.outcomes);
     assert!(sink.refused.load(std::sync::atomic::Ordering::SeqCst) > 0);
     assert!(sink.records("/ingest").is_empty());
-    extension_exited_by_itself(&run);
+    support::extension_exited_by_itself(&run);
     // Not a timing assertion on performance: the budget is a protocol limit,
     // and SIGKILL after it would show as `killed` above.
     assert!(started.elapsed() < Duration::from_secs(20));

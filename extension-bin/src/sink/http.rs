@@ -9,10 +9,14 @@ use lambda_sansio_blocking::http1::Connection;
 /// Answers larger than this are not read (a sink answers with little).
 const MAX_ANSWER: usize = 1024 * 1024;
 
-/// An `http://` URL, split for the connection and the request.
+/// An `http://` or `https://` URL, split for the connection and the
+/// request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
     pub(crate) url: String,
+    pub(crate) tls: bool,
+    /// The host name alone, for TLS verification.
+    pub(crate) host_name: String,
     /// `host:port` to connect to.
     pub(crate) authority: String,
     /// The `Host` header.
@@ -21,24 +25,20 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    /// Parses `url`; only `http://` is taken (put a collector on loopback,
-    /// or in front of an HTTPS endpoint).
+    /// Parses an `http://` or `https://` `url`.
     pub(crate) fn parse(url: &str) -> Result<Self, String> {
         let uri: http::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(format!(
-                    "{url} is an https URL; this build sends plain http only: \
-                     run a collector on loopback (for example the OpenTelemetry Collector) in front of it"
-                ))
-            }
-            _ => return Err(format!("{url} must start with http://")),
-        }
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(format!("{url} must start with http:// or https://")),
+        };
         let authority = uri.authority().ok_or_else(|| format!("{url} names no host"))?;
-        let port = authority.port_u16().unwrap_or(80);
+        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
         Ok(Self {
             url: url.to_owned(),
+            tls,
+            host_name: authority.host().trim_matches(['[', ']']).to_owned(),
             authority: format!("{}:{port}", authority.host().trim_matches(['[', ']'])),
             host: authority.as_str().to_owned(),
             path: uri.path_and_query().map_or("/".to_owned(), |pq| pq.as_str().to_owned()),
@@ -46,18 +46,42 @@ impl Endpoint {
     }
 }
 
+/// How a poster reaches its endpoint.
+enum Link {
+    Plain(Connection),
+    Tls(Box<super::https::TlsConnection>),
+}
+
+/// How to reach a sink: the timeout, and a CA file to trust besides the
+/// system's (for `https://`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Reach {
+    pub(crate) timeout: Duration,
+    pub(crate) ca_file: Option<std::path::PathBuf>,
+}
+
 /// POSTs bodies to one endpoint, with extra headers.
 pub(crate) struct Poster {
     endpoint: Endpoint,
     headers: Vec<(String, String)>,
-    connection: Connection,
+    link: Link,
 }
 
 impl Poster {
-    pub(crate) fn new(url: &str, headers: Vec<(String, String)>, timeout: Duration) -> Result<Self, String> {
+    pub(crate) fn new(url: &str, headers: Vec<(String, String)>, reach: &Reach) -> Result<Self, String> {
         let endpoint = Endpoint::parse(url)?;
-        let connection = Connection::new(endpoint.authority.clone(), MAX_ANSWER).with_timeout(timeout);
-        Ok(Self { endpoint, headers, connection })
+        let link = if endpoint.tls {
+            Link::Tls(Box::new(super::https::TlsConnection::new(
+                endpoint.authority.clone(),
+                &endpoint.host_name,
+                reach.ca_file.clone(),
+                reach.timeout,
+                MAX_ANSWER,
+            )?))
+        } else {
+            Link::Plain(Connection::new(endpoint.authority.clone(), MAX_ANSWER).with_timeout(reach.timeout))
+        };
+        Ok(Self { endpoint, headers, link })
     }
 
     /// POSTs `body` as JSON; any `2xx` is success.
@@ -69,7 +93,11 @@ impl Poster {
             request = request.header(name.as_str(), value.as_str());
         }
         let request = request.body(body).map_err(|e| format!("could not build the request: {e}"))?;
-        match self.connection.send(&request) {
+        let answer = match &mut self.link {
+            Link::Plain(connection) => connection.send(&request).map_err(|e| e.to_string()),
+            Link::Tls(connection) => connection.send(&request),
+        };
+        match answer {
             Ok(answer) if answer.status().is_success() => Ok(()),
             Ok(answer) => Err(format!("{} answered {}", self.endpoint.url, answer.status())),
             Err(error) => Err(format!("could not POST to {}: {error}", self.endpoint.url)),
@@ -87,8 +115,8 @@ pub(crate) struct HttpSink {
 }
 
 impl HttpSink {
-    pub(crate) fn new(url: &str, timeout: Duration) -> Result<Self, String> {
-        Ok(Self { poster: Poster::new(url, Vec::new(), timeout)? })
+    pub(crate) fn new(url: &str, reach: &Reach) -> Result<Self, String> {
+        Ok(Self { poster: Poster::new(url, Vec::new(), reach)? })
     }
 }
 
@@ -124,7 +152,9 @@ mod tests {
         );
         let bare = Endpoint::parse("http://collector").unwrap();
         assert_eq!((bare.authority.as_str(), bare.path.as_str()), ("collector:80", "/"));
-        assert!(Endpoint::parse("https://x").unwrap_err().contains("plain http"));
+        let tls = Endpoint::parse("https://collector.example/v1/logs").unwrap();
+        assert!(tls.tls && tls.authority == "collector.example:443" && tls.host_name == "collector.example");
+        assert!(Endpoint::parse("ftp://x").unwrap_err().contains("https://"));
         assert!(Endpoint::parse("not a url").is_err());
     }
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod file;
 pub(crate) mod http;
+mod https;
 pub(crate) mod otlp;
 mod otlp_json;
 pub(crate) mod stdout;
@@ -25,11 +26,12 @@ pub(crate) trait Sink: Send {
 
 /// The sink `settings` choose.
 pub(crate) fn build(settings: &Settings) -> Result<Box<dyn Sink>, String> {
+    let reach = http::Reach { timeout: settings.sink_timeout, ca_file: settings.ca_file.clone() };
     Ok(match &settings.sink {
         SinkChoice::Stdout => Box::new(stdout::StdoutSink::new()),
         SinkChoice::File(path) => Box::new(file::FileSink::new(path.clone())),
-        SinkChoice::Http(url) => Box::new(http::HttpSink::new(url, settings.sink_timeout)?),
-        SinkChoice::Otlp(otlp) => Box::new(otlp::OtlpSink::new(otlp, settings.sink_timeout)?),
+        SinkChoice::Http(url) => Box::new(http::HttpSink::new(url, &reach)?),
+        SinkChoice::Otlp(otlp) => Box::new(otlp::OtlpSink::new(otlp, &reach)?),
     })
 }
 

@@ -1,12 +1,12 @@
 //! OTLP/HTTP with the JSON encoding: log records to the logs endpoint and
 //! invocation spans to the traces endpoint.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use lambda_sansio::forward::ForwardRecord;
 
-use super::http::Poster;
+use super::http::{Poster, Reach};
 use super::otlp_json::{self, Resource};
 use crate::config::OtlpSettings;
 
@@ -19,10 +19,10 @@ pub(crate) struct OtlpSink {
 }
 
 impl OtlpSink {
-    pub(crate) fn new(settings: &OtlpSettings, timeout: Duration) -> Result<Self, String> {
+    pub(crate) fn new(settings: &OtlpSettings, reach: &Reach) -> Result<Self, String> {
         Ok(Self {
-            logs: Poster::new(&settings.logs_url, settings.headers.clone(), timeout)?,
-            traces: Poster::new(&settings.traces_url, settings.headers.clone(), timeout)?,
+            logs: Poster::new(&settings.logs_url, settings.headers.clone(), reach)?,
+            traces: Poster::new(&settings.traces_url, settings.headers.clone(), reach)?,
             resource: Resource {
                 attributes: settings.resource.clone(),
                 function_name: settings.function_name.clone(),

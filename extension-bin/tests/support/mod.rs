@@ -201,7 +201,7 @@ pub(crate) async fn run(
     events: &[&str],
     timeout: Duration,
 ) -> Run {
-    run_watching(dir, env, events, timeout, Vec::new).await
+    run_watching(dir, env, events, |config| config.timeout = timeout, Vec::new).await
 }
 
 /// The same, taking `snapshot()` (what the sink holds) as soon as the
@@ -210,21 +210,22 @@ pub(crate) async fn run_watching(
     dir: &std::path::Path,
     env: &[(&str, &str)],
     events: &[&str],
-    timeout: Duration,
+    tweak: impl FnOnce(&mut EmulatorConfig),
     snapshot: impl Fn() -> Vec<Value>,
 ) -> Run {
     let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
     if !env.iter().any(|(k, _)| k == "LAMBDA_SANSIO_SIDECAR_PORT") {
         env.push(("LAMBDA_SANSIO_SIDECAR_PORT".into(), "off".into()));
     }
-    let config = EmulatorConfig {
+    let mut config = EmulatorConfig {
         bootstrap: Some(bootstrap(dir)),
         extensions: vec![extension()],
         env,
-        timeout,
         freeze: true,
         ..EmulatorConfig::default()
     };
+    tweak(&mut config);
+    let freezing = config.freeze && config.mode == lambda_sansio::runtime::Mode::Classic;
     let emulator = Emulator::start(config).await.unwrap();
     let mut watch = emulator.events();
     let (mut outcomes, mut froze_after, mut at_freeze) = (Vec::new(), Vec::new(), Vec::new());
@@ -234,7 +235,7 @@ pub(crate) async fn run_watching(
         // Lets the environment freeze (everyone in `next`) before the next
         // invocation, as on Lambda between two requests.
         let waited = Instant::now();
-        while emulator.freezes() == before && waited.elapsed() < Duration::from_secs(5) {
+        while freezing && emulator.freezes() == before && waited.elapsed() < Duration::from_secs(5) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         froze_after.push(emulator.freezes() > before);
@@ -251,6 +252,36 @@ pub(crate) async fn run_watching(
     Run { outcomes, started, freezes, froze_after, at_freeze, report }
 }
 
+/// Every started invocation has exactly one start, runtimeDone and report;
+/// each `handled N` line arrived once; times never go backwards.
+pub(crate) fn assert_complete(records: &[Value], started: &[String], handled: &[u32]) {
+    assert!(!started.is_empty());
+    for id in started {
+        for kind in ["platform.start", "platform.runtimeDone", "platform.report"] {
+            assert_eq!(of(records, kind, id), 1, "{kind} of {id} in {records:#?}");
+        }
+    }
+    for n in handled {
+        let line = format!("handled {n}");
+        let count = records
+            .iter()
+            .filter(|r| r["type"] == "function" && r["record"].as_str().is_some_and(|t| t.trim() == line))
+            .count();
+        assert_eq!(count, 1, "{line:?} in {records:#?}");
+    }
+    assert!(records.iter().any(|r| r["type"] == "platform.initReport"), "{records:#?}");
+    assert!(in_order(records), "{records:#?}");
+}
+
+pub(crate) fn extension_exited_by_itself(run: &Run) {
+    let (_, status, killed) =
+        run.report.processes.iter().find(|(name, _, _)| name == "lambda-sansio-extension").unwrap();
+    assert!(!killed && status.is_some_and(|s| s.success()), "{:?}", run.report);
+}
+
+/// With a sink 80 ms away, as a remote one is: each invocation's records
+/// are at the sink before the environment freezes, and the last report
+/// before the extension exits.
 /// The records of `kind` naming `request_id`.
 pub(crate) fn of(records: &[Value], kind: &str, request_id: &str) -> usize {
     records.iter().filter(|r| r["type"] == kind && r["record"]["requestId"] == request_id).count()
