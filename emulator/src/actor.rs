@@ -88,6 +88,8 @@ pub(crate) struct Function {
     pub(crate) initialization_type: &'static str,
     /// Freezes the environment between invocations.
     pub(crate) freezer: super::freeze::Freezer,
+    /// How long the current environment's init took, once it completed.
+    pub(crate) init_duration: Arc<Mutex<Option<Duration>>>,
 }
 
 impl Function {
@@ -424,6 +426,9 @@ impl Actor {
             PlatformEvent::ExtensionRegistered { name, .. } => self.registered.push(name.clone()),
             PlatformEvent::InitComplete => {
                 let (kind, duration) = (self.function.initialization_type, self.init_started.elapsed());
+                if let Ok(mut init) = self.function.init_duration.lock() {
+                    *init = Some(duration);
+                }
                 for record in records::init_records(kind, duration, telemetry::epoch_now()) {
                     self.publish(RecordCategory::Platform, record);
                 }

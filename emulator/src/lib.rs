@@ -173,6 +173,17 @@ impl Invoker {
     }
 }
 
+/// Resources one process (and what it started) used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProcessUsage {
+    /// Its process id (for finer measures of its own).
+    pub pid: u32,
+    /// Peak resident memory, added up over the processes, in KiB.
+    pub peak_rss_kib: u64,
+    /// CPU time, user and system (in 10 ms ticks).
+    pub cpu: Duration,
+}
+
 /// Resources the function's processes used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FunctionUsage {
@@ -200,7 +211,12 @@ pub struct Emulator {
     absolute_form: Arc<std::sync::atomic::AtomicU64>,
     freezer: freeze::Freezer,
     output: output::OutputLog,
+    init_duration: Arc<std::sync::Mutex<Option<Duration>>>,
+    extension_pids: ExtensionPids,
 }
+
+/// The extensions of the current environment: `(name, pid)`.
+type ExtensionPids = Arc<std::sync::Mutex<Vec<(String, u32)>>>;
 
 impl Emulator {
     /// Binds, starts the extensions, waits for them to register, then starts
@@ -235,9 +251,12 @@ impl Emulator {
             runtime_pid: Arc::clone(&runtime_pid),
             initialization_type: initialization_type(config.mode),
             freezer: freeze::Freezer::new(config.freeze),
+            init_duration: Arc::new(std::sync::Mutex::new(None)),
         };
+        let init_duration = Arc::clone(&function.init_duration);
         let freezer = function.freezer.clone();
         let output = output::OutputLog::default();
+        let extension_pids = Arc::new(std::sync::Mutex::new(Vec::new()));
         let actor = Actor::new(platform, function, events.clone(), supervisor.clone());
         tokio::spawn(actor.run(receiver));
         let server = Arc::new(server::Server::new(
@@ -259,6 +278,7 @@ impl Emulator {
             extensions: Vec::new(),
             first_next: Arc::new(std::sync::OnceLock::new()),
             runtime_pid,
+            extension_pids: Arc::clone(&extension_pids),
             freezer: freezer.clone(),
             output: output.clone(),
         };
@@ -277,6 +297,8 @@ impl Emulator {
             absolute_form,
             freezer,
             output,
+            init_duration,
+            extension_pids,
         })
     }
 
@@ -306,6 +328,29 @@ impl Emulator {
     /// [`EmulatorConfig::freeze`]).
     pub fn freezes(&self) -> u64 {
         self.freezer.freezes()
+    }
+
+    /// How long the current environment's init took (from starting the
+    /// extensions to the runtime's and every extension's first `next`), as
+    /// `platform.initReport` gives it; `None` before init completes.
+    pub fn init_duration(&self) -> Option<Duration> {
+        self.init_duration.lock().ok().and_then(|d| *d)
+    }
+
+    /// What each extension of the current environment (and what it
+    /// started) has used so far, from `/proc` (zeros where it is absent).
+    pub fn extension_usage(&self) -> Vec<(String, ProcessUsage)> {
+        let pids = self.extension_pids.lock().map(|p| p.clone()).unwrap_or_default();
+        pids.into_iter()
+            .map(|(name, pid)| {
+                let usage = ProcessUsage {
+                    pid,
+                    peak_rss_kib: tree::peak_rss_kib_total(pid),
+                    cpu: tree::cpu_time(pid),
+                };
+                (name, usage)
+            })
+            .collect()
     }
 
     /// The current bootstrap's process id.
@@ -381,6 +426,7 @@ struct Supervisor {
     runtime_pid: Arc<std::sync::Mutex<Option<u32>>>,
     freezer: freeze::Freezer,
     output: output::OutputLog,
+    extension_pids: ExtensionPids,
 }
 
 impl Supervisor {
@@ -417,6 +463,9 @@ impl Supervisor {
             self.runtime = Some(running);
         }
         let leaders = self.runtime.iter().chain(&self.extensions).filter_map(Running::group).collect();
+        if let Ok(mut pids) = self.extension_pids.lock() {
+            *pids = self.extensions.iter().filter_map(|e| Some((e.name.clone(), e.pid()?))).collect();
+        }
         self.freezer.set_processes(leaders);
         if self.first_next.get().is_none() {
             let seen = Arc::clone(&self.first_next);

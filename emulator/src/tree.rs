@@ -67,10 +67,14 @@ fn parent_of(pid: i32) -> Option<Pid> {
 /// The peak resident memory (`VmHWM`) of `root` and its descendants, added
 /// up, in MB rounded up; 0 where `/proc` is absent.
 pub(crate) fn peak_rss_mb(root: u32) -> u64 {
+    peak_rss_kib_total(root).div_ceil(1024)
+}
+
+/// The same in KiB.
+pub(crate) fn peak_rss_kib_total(root: u32) -> u64 {
     let Ok(pid) = i32::try_from(root) else { return 0 };
     let root = Pid::from_raw(pid);
-    let kib: u64 = std::iter::once(root).chain(descendants(root)).filter_map(peak_rss_kib).sum();
-    kib.div_ceil(1024)
+    std::iter::once(root).chain(descendants(root)).filter_map(peak_rss_kib).sum()
 }
 
 /// The CPU time (user and system) `root` and its live descendants used, with

@@ -23,8 +23,8 @@ const DEFAULT_SHUTDOWN_BUDGET: Duration = Duration::from_millis(2_000);
 
 /// Runs until SHUTDOWN (or a fatal error).
 pub(crate) fn run(settings: &Settings) -> Result<(), Box<dyn std::error::Error>> {
-    let mut sink = crate::sink::build(settings)?;
-    let shared = Arc::new(Shared::new(Forwarder::new(settings.forwarder.clone())));
+    let sink = crate::sink::build(settings)?;
+    let shared = Arc::new(Shared::new(Forwarder::new(settings.forwarder.clone()), sink));
     let listener = TelemetryListener::bind(settings.telemetry_port)?;
     let buffering = Buffering { max_items: 1_000, max_bytes: 262_144, timeout_ms: 25 };
     let subscription = Subscription::new(
@@ -42,7 +42,7 @@ pub(crate) fn run(settings: &Settings) -> Result<(), Box<dyn std::error::Error>>
             .filter(|r| r.record_type != RecordType::ExtensionLog || !stdout_only())
             .map(ForwardRecord::from_platform)
             .collect::<Vec<_>>();
-        from_platform.update(|forwarder, now| forwarder.receive(records, now));
+        from_platform.receive(records);
     })?;
     if let Some(port) = settings.sidecar_port {
         if let Err(error) = crate::sidecar::spawn(port, Arc::clone(&shared)) {
@@ -52,26 +52,8 @@ pub(crate) fn run(settings: &Settings) -> Result<(), Box<dyn std::error::Error>>
             ));
         }
     }
-    let to_sink = Arc::clone(&shared);
-    std::thread::Builder::new().name("sink".into()).spawn(move || loop {
-        let batch = to_sink.next_batch();
-        let sent = sink.send(&batch.records);
-        let was_down = to_sink.update(|forwarder, now| {
-            let was_down = forwarder.stats().failed_batches > 0 && !forwarder.is_flushed();
-            match &sent {
-                Ok(()) => forwarder.batch_sent(batch.id),
-                Err(_) => forwarder.batch_failed(batch.id, now),
-            }
-            was_down
-        });
-        match sent {
-            Err(problem) if !was_down => {
-                crate::say(&format!("the sink failed ({problem}); retrying with back-off"))
-            }
-            Ok(()) if was_down => crate::say(&format!("the sink {} takes records again", sink.describe())),
-            _ => {}
-        }
-    })?;
+    let timer = Arc::clone(&shared);
+    std::thread::Builder::new().name("sink-retries".into()).spawn(move || timer.keep_time())?;
     Extension::new(&crate::own_name(), &[EventType::Invoke, EventType::Shutdown])?
         .with_subscription(subscription)
         .run(|event| on_event(event, &shared))?;

@@ -117,7 +117,7 @@ fn route(method: &Method, path: &str, body: &Bytes, shared: &Shared) -> (StatusC
         ("/" | "/records", &Method::POST) => match records_of(body) {
             Ok(records) => {
                 let accepted = records.len();
-                shared.update(|forwarder, now| forwarder.receive(records, now));
+                shared.receive(records);
                 (StatusCode::ACCEPTED, json!({ "accepted": accepted }))
             }
             Err(problem) => (StatusCode::BAD_REQUEST, json!({ "error": problem })),

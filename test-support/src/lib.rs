@@ -7,7 +7,9 @@
 
 pub mod conformance;
 pub mod hostile_server;
+pub mod sink;
 pub mod support;
+pub mod usage;
 pub mod venv;
 
 /// The README's code, compiled by `cargo test` as doc tests (each snippet

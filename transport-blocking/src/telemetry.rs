@@ -46,65 +46,103 @@ impl TelemetryListener {
     }
 
     /// Serves on background threads (up to [`MAX_CONNECTIONS`] connections
-    /// at once), calling `on_batch` for each batch that decodes, one batch at
-    /// a time. A malformed batch is answered 400 and dropped.
+    /// at once, more wait their turn), calling `on_batch` for each batch
+    /// that decodes, one batch at a time. A malformed batch is answered 400
+    /// and dropped.
     pub fn spawn<F>(self, on_batch: F) -> std::io::Result<JoinHandle<()>>
     where
         F: FnMut(Vec<TelemetryRecord>) + Send + 'static,
     {
         let on_batch: Arc<Mutex<F>> = Arc::new(Mutex::new(on_batch));
-        let slots = Arc::new(Slots::new(MAX_CONNECTIONS));
+        let pool = Arc::new(Pool::default());
         thread::Builder::new().name("lambda-telemetry".into()).spawn(move || {
             for stream in self.listener.incoming().flatten() {
-                slots.acquire();
-                let (held, on_batch) = (Arc::clone(&slots), Arc::clone(&on_batch));
-                let served = thread::Builder::new().name("lambda-telemetry-conn".into()).spawn(move || {
-                    let _ = serve(stream, &mut |batch| {
+                let on_batch = Arc::clone(&on_batch);
+                pool.hand_over(stream, move |stream, scratch| {
+                    let _ = serve(stream, scratch, &mut |batch| {
                         let mut on_batch = on_batch.lock().unwrap_or_else(PoisonError::into_inner);
                         (*on_batch)(batch);
                     });
-                    held.release();
                 });
-                if served.is_err() {
-                    slots.release();
-                }
             }
         })
     }
 }
 
-/// A counting semaphore for connection threads.
-struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
+/// The connection threads: started on demand, at most [`MAX_CONNECTIONS`],
+/// and kept for the next connection (the platform opens one per batch, and
+/// starting a thread for each costs more than serving it).
+#[derive(Default)]
+struct Pool {
+    state: Mutex<PoolState>,
+    ready: Condvar,
+    room: Condvar,
 }
 
-impl Slots {
-    fn new(count: usize) -> Self {
-        Self { free: Mutex::new(count), freed: Condvar::new() }
-    }
+#[derive(Default)]
+struct PoolState {
+    waiting: std::collections::VecDeque<TcpStream>,
+    idle: usize,
+    threads: usize,
+}
 
-    fn acquire(&self) {
-        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+impl Pool {
+    /// Queues `stream` for a free thread (starting one if none is free and
+    /// the cap allows); `serve` is how a new thread serves its connections.
+    fn hand_over<S>(self: &Arc<Self>, stream: TcpStream, serve: S)
+    where
+        S: Fn(TcpStream, &mut [u8]) + Send + 'static,
+    {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        // Every thread busy: new connections wait in the kernel's backlog.
+        while state.waiting.len() >= MAX_CONNECTIONS {
+            state = self.room.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
-        *free -= 1;
+        state.waiting.push_back(stream);
+        // Each waiting connection needs a thread of its own: one held by a
+        // slow keep-alive connection must not delay the others.
+        if state.waiting.len() > state.idle && state.threads < MAX_CONNECTIONS {
+            let pool = Arc::clone(self);
+            let started =
+                thread::Builder::new().name("lambda-telemetry-conn".into()).spawn(move || pool.work(&serve));
+            if started.is_ok() {
+                state.threads += 1;
+            }
+        }
+        drop(state);
+        self.ready.notify_one();
     }
 
-    fn release(&self) {
-        *self.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        self.freed.notify_one();
+    fn work(&self, serve: &dyn Fn(TcpStream, &mut [u8])) {
+        // One read buffer per thread, for every connection it serves.
+        let mut scratch = vec![0; 64 * 1024];
+        loop {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let stream = loop {
+                if let Some(stream) = state.waiting.pop_front() {
+                    self.room.notify_one();
+                    break stream;
+                }
+                state.idle += 1;
+                state = self.ready.wait(state).unwrap_or_else(PoisonError::into_inner);
+                state.idle -= 1;
+            };
+            drop(state);
+            serve(stream, &mut scratch);
+        }
     }
 }
 
 /// Serves the requests of one keep-alive connection until it closes, goes
 /// idle past [`IDLE_TIMEOUT`], or sends something that is not HTTP.
-fn serve(mut stream: TcpStream, on_batch: &mut dyn FnMut(Vec<TelemetryRecord>)) -> std::io::Result<()> {
+fn serve(
+    mut stream: TcpStream,
+    scratch: &mut [u8],
+    on_batch: &mut dyn FnMut(Vec<TelemetryRecord>),
+) -> std::io::Result<()> {
     stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
     let mut decoder = RequestDecoder::new(Limits::with_max_body(MAX_BATCH_BYTES));
     let mut buffer = BytesMut::new();
-    let mut scratch = vec![0; 64 * 1024];
     loop {
         match decoder.decode(&mut buffer) {
             Ok(Some(request)) => {
@@ -124,7 +162,7 @@ fn serve(mut stream: TcpStream, on_batch: &mut dyn FnMut(Vec<TelemetryRecord>)) 
                 return write_answer(&mut stream, status, true);
             }
         }
-        let read = match stream.read(&mut scratch) {
+        let read = match stream.read(scratch) {
             Ok(read) => read,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return Ok(()),
             Err(e) => return Err(e),

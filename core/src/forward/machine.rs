@@ -355,6 +355,12 @@ impl Forwarder {
         self.check_gate(Some(now));
     }
 
+    /// Whether an event waits for [`poll_event`](Self::poll_event), without
+    /// taking it (for a host that wakes its waiting thread only then).
+    pub fn has_event(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The next event for the host.
     pub fn poll_event(&mut self) -> Option<ForwarderEvent> {
         self.events.pop_front()

@@ -1,0 +1,129 @@
+//! The forwarder benchmark: telemetry forwarders run as the external
+//! extension of one function, through the emulator (freezing on), in the
+//! same run so that their figures compare. `bench/forwarder.sh` builds
+//! everything and runs it.
+//!
+//! ```text
+//! target/release/examples/bench_forwarder [--invocations N] [--rounds R] [--no-freeze] NAME=PATH...
+//! ```
+//!
+//! The function is `blocking_logging` (one log line per invocation); each
+//! forwarder sends platform and function records to a local HTTP sink as
+//! JSON arrays. Rounds are interleaved, and a round without any extension
+//! gives the baseline init time. For each forwarder: the init time it
+//! adds (the emulator's init duration, as `platform.initReport` gives it,
+//! minus the baseline's), its peak resident memory, its CPU time per
+//! forwarded record (exact, from `schedstat`), and how many records reached
+//! the sink out of how many the platform produced. Each figure is the
+//! median over the rounds.
+
+#![allow(clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_test_support::sink::{Availability, SinkServer};
+use lambda_sansio_test_support::usage::{cpu_ns, median};
+
+struct Sample {
+    init_ms: f64,
+    peak_kib: f64,
+    cpu_ns: f64,
+    records: f64,
+}
+
+/// One round of `invocations` with `extension` (or none).
+async fn measure(
+    bootstrap: &Path,
+    extension: Option<&Path>,
+    invocations: u32,
+    freeze: bool,
+) -> Result<Sample, String> {
+    let sink = SinkServer::start(Availability::Up);
+    let env = vec![
+        ("LAMBDA_SANSIO_SINK".to_owned(), "http".to_owned()),
+        ("LAMBDA_SANSIO_SINK_URL".to_owned(), format!("{}/ingest", sink.url)),
+        ("LAMBDA_SANSIO_TYPES".to_owned(), "platform,function".to_owned()),
+        ("LAMBDA_SANSIO_SIDECAR_PORT".to_owned(), "off".to_owned()),
+    ];
+    let config = EmulatorConfig {
+        bootstrap: Some(bootstrap.to_path_buf()),
+        extensions: extension.map(Path::to_path_buf).into_iter().collect(),
+        env,
+        freeze,
+        ..EmulatorConfig::default()
+    };
+    let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
+    for _ in 0..invocations {
+        match emulator.invoke(Bytes::from_static(b"{\"bench\":true}")).await {
+            Ok(InvokeOutcome::Response(_)) => {}
+            other => return Err(format!("an invocation failed: {other:?}")),
+        }
+    }
+    let init_ms = emulator.init_duration().map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    let usage = emulator.extension_usage().first().map(|(_, usage)| *usage);
+    let (peak_kib, cpu) = usage.map_or((0.0, 0), |u| (u.peak_rss_kib as f64, cpu_ns(u.pid)));
+    emulator.shutdown().await;
+    // The shutdown's last batch has been answered by now.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let records = sink.records("/ingest").len() as f64;
+    Ok(Sample { init_ms, peak_kib, cpu_ns: cpu as f64, records })
+}
+
+fn example(name: &str) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let path = exe.parent().ok_or("no examples directory")?.join(name);
+    path.exists().then_some(path).ok_or_else(|| format!("{name} is not built: see bench/forwarder.sh"))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let (mut invocations, mut rounds, mut forwarders, mut freeze) = (500u32, 3usize, Vec::new(), true);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--invocations" => {
+                invocations = args.next().and_then(|n| n.parse().ok()).ok_or("--invocations N")?
+            }
+            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).ok_or("--rounds R")?,
+            "--no-freeze" => freeze = false,
+            spec => {
+                let (name, path) = spec.split_once('=').ok_or("forwarders are given as NAME=PATH")?;
+                forwarders.push((name.to_owned(), PathBuf::from(path)));
+            }
+        }
+    }
+    if forwarders.is_empty() {
+        return Err("name at least one forwarder: NAME=PATH".into());
+    }
+    let bootstrap = example("blocking_logging")?;
+    let mut baseline = Vec::new();
+    let mut samples: Vec<Vec<Sample>> = forwarders.iter().map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        baseline.push(measure(&bootstrap, None, invocations, freeze).await?.init_ms);
+        for offset in 0..forwarders.len() {
+            let index = (round + offset) % forwarders.len();
+            samples[index].push(measure(&bootstrap, Some(&forwarders[index].1), invocations, freeze).await?);
+        }
+    }
+    // Per invocation the platform produces start, runtimeDone, report and
+    // the function's line; plus the two init records.
+    let produced = f64::from(invocations) * 4.0 + 2.0;
+    let base_init = median(baseline);
+    println!("{invocations} invocations x {rounds} rounds; init without an extension {base_init:.2} ms; {produced} records produced");
+    println!(
+        "{:<24} {:>14} {:>12} {:>16} {:>18} {:>10}",
+        "forwarder", "init added ms", "peak KiB", "CPU us/record", "records at sink", "size KiB"
+    );
+    for ((name, path), samples) in forwarders.iter().zip(samples) {
+        let init = median(samples.iter().map(|s| s.init_ms).collect()) - base_init;
+        let peak = median(samples.iter().map(|s| s.peak_kib).collect());
+        let per_record = median(samples.iter().map(|s| s.cpu_ns / s.records.max(1.0) / 1e3).collect());
+        let records = median(samples.iter().map(|s| s.records).collect());
+        let size = std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / 1024.0);
+        println!("{name:<24} {init:>14.2} {peak:>12.0} {per_record:>16.2} {records:>12.0}/{produced:<5.0} {size:>10.0}");
+    }
+    Ok(())
+}
