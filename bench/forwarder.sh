@@ -10,6 +10,7 @@ cargo build --release --locked -p lambda-sansio-extension -p lambda-sansio-test-
 cargo build --release --locked -p lambda-sansio-extension
 cargo build --release -p lambda-sansio-blocking --features tracing --example blocking_logging
 (cd bench/lambda-extension-forwarder && cargo build --release --target-dir ../../target/bench)
+# The function's own log lines (the emulator passes them through) are left out.
 target/release/examples/bench_forwarder "$@" \
     lambda-sansio-extension=target/release/lambda-sansio-extension \
-    lambda-extension=target/bench/release/lambda-extension-forwarder
+    lambda-extension=target/bench/release/lambda-extension-forwarder | grep -v 'requestId='

@@ -52,8 +52,8 @@ pub(crate) fn run(settings: &Settings) -> Result<(), Box<dyn std::error::Error>>
             ));
         }
     }
-    let timer = Arc::clone(&shared);
-    std::thread::Builder::new().name("sink-retries".into()).spawn(move || timer.keep_time())?;
+    let sender = Arc::clone(&shared);
+    std::thread::Builder::new().name("sink".into()).spawn(move || sender.run_sender())?;
     Extension::new(&crate::own_name(), &[EventType::Invoke, EventType::Shutdown])?
         .with_subscription(subscription)
         .run(|event| on_event(event, &shared))?;

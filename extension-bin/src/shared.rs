@@ -1,14 +1,15 @@
 //! The forwarder and the sink, shared by the threads that feed them (the
 //! telemetry listener's, the sidecar's), the one that waits on the gate (the
-//! extension's lifecycle) and the one that keeps time (retries after a
-//! back-off). Whoever hands records over also sends what is ready, on its
-//! own thread: no hand-off to another thread on the common path.
+//! extension's lifecycle) and the one that sends (the sender). Feeding only
+//! queues: the platform's delivery is answered at once, never held up by a
+//! slow or dead sink (Lambda drops records a listener does not take in
+//! time).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use lambda_sansio::forward::{ForwardRecord, Forwarder, ForwarderEvent, ForwarderStats};
+use lambda_sansio::forward::{Batch, ForwardRecord, Forwarder, ForwarderEvent, ForwarderStats};
 
 use crate::sink::Sink;
 
@@ -16,15 +17,17 @@ use crate::sink::Sink;
 const MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// A [`Forwarder`] and its sink behind locks. Two condition variables: one
-/// wakes the lifecycle thread when the gate opens, the other the timer
-/// thread when a back-off starts.
+/// wakes the lifecycle thread when the gate opens, the other the sender when
+/// records arrive.
 pub(crate) struct Shared {
     forwarder: Mutex<Forwarder>,
     sink: Mutex<Box<dyn Sink>>,
     /// The sink's last send failed (said once, and its recovery once).
     sink_down: AtomicBool,
+    /// The lifecycle thread waits on the gate (and sends meanwhile).
+    at_gate: AtomicBool,
     gate: Condvar,
-    timer: Condvar,
+    work: Condvar,
 }
 
 impl Shared {
@@ -33,8 +36,9 @@ impl Shared {
             forwarder: Mutex::new(forwarder),
             sink: Mutex::new(sink),
             sink_down: AtomicBool::new(false),
+            at_gate: AtomicBool::new(false),
             gate: Condvar::new(),
-            timer: Condvar::new(),
+            work: Condvar::new(),
         }
     }
 
@@ -55,37 +59,34 @@ impl Shared {
         result
     }
 
-    /// Hands `records` over, then sends whatever is ready.
+    /// Hands `records` over and wakes the thread that will send them: the
+    /// lifecycle thread while it waits on the gate (it sends meanwhile, so
+    /// the batch and the gate's answer need no hand-off), else the sender.
     pub(crate) fn receive(&self, records: Vec<ForwardRecord>) {
         self.update(|forwarder, now| forwarder.receive(records, now));
-        self.send_ready();
+        if self.at_gate.load(Ordering::Acquire) {
+            self.gate.notify_all();
+        } else {
+            self.work.notify_one();
+        }
     }
 
-    /// Sends batches until none is ready (none queued, one in flight on
-    /// another thread, or backing off). The sink's first failure and its
-    /// recovery are each said once.
-    pub(crate) fn send_ready(&self) {
-        while let Some(batch) = self.update(|forwarder, _| forwarder.poll_batch()) {
-            let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
-            let sent = sink.send(&batch.records);
-            self.update(|forwarder, now| match &sent {
-                Ok(()) => forwarder.batch_sent(batch.id),
-                Err(_) => forwarder.batch_failed(batch.id, now),
-            });
-            let was_down = self.sink_down.swap(sent.is_err(), Ordering::Relaxed);
-            match sent {
-                Ok(()) if was_down => {
-                    crate::say(&format!("the sink {} takes records again", sink.describe()))
-                }
-                Ok(()) => {}
-                Err(problem) => {
-                    if !was_down {
-                        crate::say(&format!("the sink failed ({problem}); retrying with back-off"));
-                    }
-                    self.timer.notify_all();
-                    return;
-                }
+    /// Sends one batch and records how it went; the sink's first failure and
+    /// its recovery are each said once.
+    fn send(&self, batch: Batch) {
+        let mut sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner);
+        let sent = sink.send(&batch.records);
+        self.update(|forwarder, now| match &sent {
+            Ok(()) => forwarder.batch_sent(batch.id),
+            Err(_) => forwarder.batch_failed(batch.id, now),
+        });
+        let was_down = self.sink_down.swap(sent.is_err(), Ordering::Relaxed);
+        match sent {
+            Ok(()) if was_down => crate::say(&format!("the sink {} takes records again", sink.describe())),
+            Err(problem) if !was_down => {
+                crate::say(&format!("the sink failed ({problem}); retrying with back-off"))
             }
+            _ => {}
         }
     }
 
@@ -95,14 +96,29 @@ impl Shared {
     }
 
     /// Blocks until the forwarder emits an event (its gate opened), passing
-    /// the time in as its waits end.
+    /// the time in as its waits end, and sending what is ready meanwhile.
     pub(crate) fn next_event(&self) -> ForwarderEvent {
+        self.at_gate.store(true, Ordering::Release);
+        let event = self.wait_at_gate();
+        self.at_gate.store(false, Ordering::Release);
+        // Records that came while this thread was leaving are the sender's.
+        self.work.notify_one();
+        event
+    }
+
+    fn wait_at_gate(&self) -> ForwarderEvent {
         let mut forwarder = self.lock();
         loop {
             let now = Instant::now();
             forwarder.handle_timeout(now);
             if let Some(event) = forwarder.poll_event() {
                 return event;
+            }
+            if let Some(batch) = forwarder.poll_batch() {
+                drop(forwarder);
+                self.send(batch);
+                forwarder = self.lock();
+                continue;
             }
             let wait = forwarder.poll_timeout().map_or(MAX_WAIT, |at| at.saturating_duration_since(now));
             let (guard, _) = self
@@ -113,23 +129,28 @@ impl Shared {
         }
     }
 
-    /// Keeps time for ever: when a back-off ends, sends what waited.
-    pub(crate) fn keep_time(&self) -> ! {
+    /// The sender, for ever: sends each batch as it is ready, and what
+    /// waited once a back-off ends.
+    pub(crate) fn run_sender(&self) -> ! {
         loop {
-            {
-                let forwarder = self.lock();
-                let now = Instant::now();
-                let wait = forwarder.poll_timeout().map_or(MAX_WAIT, |at| at.saturating_duration_since(now));
-                if !wait.is_zero() {
-                    drop(
-                        self.timer
-                            .wait_timeout(forwarder, wait.min(MAX_WAIT))
-                            .unwrap_or_else(PoisonError::into_inner),
-                    );
+            let batch = {
+                let mut forwarder = self.lock();
+                loop {
+                    let now = Instant::now();
+                    forwarder.handle_timeout(now);
+                    if let Some(batch) = forwarder.poll_batch() {
+                        break batch;
+                    }
+                    let wait =
+                        forwarder.poll_timeout().map_or(MAX_WAIT, |at| at.saturating_duration_since(now));
+                    let (guard, _) = self
+                        .work
+                        .wait_timeout(forwarder, wait.clamp(Duration::from_millis(1), MAX_WAIT))
+                        .unwrap_or_else(PoisonError::into_inner);
+                    forwarder = guard;
                 }
-            }
-            self.update(|forwarder, now| forwarder.handle_timeout(now));
-            self.send_ready();
+            };
+            self.send(batch);
         }
     }
 }

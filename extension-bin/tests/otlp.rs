@@ -124,7 +124,7 @@ async fn otlp_exports_parse_strictly_and_carry_every_record_and_invocation() {
     // report and its line, plus the init records; one span per report.
     let invocations = run.started.len();
     assert_eq!(invocations, 3);
-    assert!(counts[0] >= 4 * invocations, "{counts:?}");
+    assert_eq!(counts[0], 4 * invocations + 2, "every record once, the two init records too: {counts:?}");
     assert_eq!(counts[1], invocations, "one span per invocation: {counts:?}");
 
     // The OTLP/JSON rules, checked on the text itself.

@@ -102,6 +102,36 @@ async fn a_sink_down_for_a_while_loses_nothing_and_the_sidecar_is_forwarded_too(
     support::extension_exited_by_itself(&run);
 }
 
+/// A batch the sink stored but did not acknowledge is sent again: nothing is
+/// lost, and the duplicates are exactly the records of those batches, which
+/// their time, type and request id identify.
+#[tokio::test(flavor = "multi_thread")]
+async fn unacknowledged_batches_come_again_and_only_they() {
+    let dir = support::scratch("duplicates");
+    let sink = SinkServer::start(Availability::StoresButFails(2));
+    let events: Vec<String> = (1..=4).map(|n| format!(r#"{{"n":{n}}}"#)).collect();
+    let events: Vec<&str> = events.iter().map(String::as_str).collect();
+    let run = support::run(&dir, &env_of(&http_sink(&sink)), &events, Duration::from_secs(10)).await;
+    let bodies = sink.bodies("/ingest");
+    let unacknowledged: usize =
+        bodies[..2].iter().map(|b| serde_json::from_slice::<Vec<serde_json::Value>>(b).unwrap().len()).sum();
+    let records = sink.records("/ingest");
+    let key = |r: &serde_json::Value| (r["time"].to_string(), r["type"].to_string(), r["record"].to_string());
+    let mut unique: Vec<serde_json::Value> = Vec::new();
+    for record in &records {
+        if !unique.iter().any(|seen| key(seen) == key(record)) {
+            unique.push(record.clone());
+        }
+    }
+    assert!(unacknowledged > 0);
+    assert_eq!(
+        records.len() - unique.len(),
+        unacknowledged,
+        "each unacknowledged record came twice, no other"
+    );
+    support::assert_complete(&unique, &run.started, &[1, 2, 3, 4]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_queue_drops_the_oldest_and_reports_how_many() {
     let dir = support::scratch("full-queue");

@@ -32,6 +32,10 @@ struct Sample {
     peak_kib: f64,
     cpu_ns: f64,
     records: f64,
+    batches: f64,
+    /// Median `durationMs` of the reports (the invocation, extensions' work
+    /// after the answer included, as Lambda bills it).
+    duration_ms: f64,
 }
 
 /// One round of `invocations` with `extension` (or none).
@@ -68,8 +72,21 @@ async fn measure(
     emulator.shutdown().await;
     // The shutdown's last batch has been answered by now.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let records = sink.records("/ingest").len() as f64;
-    Ok(Sample { init_ms, peak_kib, cpu_ns: cpu as f64, records })
+    let all = sink.records("/ingest");
+    let durations = all
+        .iter()
+        .filter(|r| r["type"] == "platform.report")
+        .filter_map(|r| r["record"]["metrics"]["durationMs"].as_f64())
+        .collect();
+    let batches = sink.bodies("/ingest").len() as f64;
+    Ok(Sample {
+        init_ms,
+        peak_kib,
+        cpu_ns: cpu as f64,
+        records: all.len() as f64,
+        batches,
+        duration_ms: median(durations),
+    })
 }
 
 fn example(name: &str) -> Result<PathBuf, String> {
@@ -114,16 +131,29 @@ async fn main() -> Result<(), String> {
     let base_init = median(baseline);
     println!("{invocations} invocations x {rounds} rounds; init without an extension {base_init:.2} ms; {produced} records produced");
     println!(
-        "{:<24} {:>14} {:>12} {:>16} {:>18} {:>10}",
-        "forwarder", "init added ms", "peak KiB", "CPU us/record", "records at sink", "size KiB"
+        "{:<24} {:>13} {:>9} {:>14} {:>13} {:>16} {:>8} {:>12} {:>9}",
+        "forwarder",
+        "init added ms",
+        "peak KiB",
+        "CPU us/record",
+        "CPU us/batch",
+        "records at sink",
+        "batches",
+        "duration ms",
+        "size KiB"
     );
     for ((name, path), samples) in forwarders.iter().zip(samples) {
         let init = median(samples.iter().map(|s| s.init_ms).collect()) - base_init;
         let peak = median(samples.iter().map(|s| s.peak_kib).collect());
         let per_record = median(samples.iter().map(|s| s.cpu_ns / s.records.max(1.0) / 1e3).collect());
+        let per_batch = median(samples.iter().map(|s| s.cpu_ns / s.batches.max(1.0) / 1e3).collect());
         let records = median(samples.iter().map(|s| s.records).collect());
+        let batches = median(samples.iter().map(|s| s.batches).collect());
+        let duration = median(samples.iter().map(|s| s.duration_ms).collect());
         let size = std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / 1024.0);
-        println!("{name:<24} {init:>14.2} {peak:>12.0} {per_record:>16.2} {records:>12.0}/{produced:<5.0} {size:>10.0}");
+        println!(
+            "{name:<24} {init:>13.2} {peak:>9.0} {per_record:>14.2} {per_batch:>13.1} {records:>10.0}/{produced:<5.0} {batches:>8.0} {duration:>12.2} {size:>9.0}"
+        );
     }
     Ok(())
 }

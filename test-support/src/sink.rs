@@ -22,6 +22,9 @@ pub enum Availability {
     DownFor(usize),
     /// Answers `503` to everything.
     Never,
+    /// Stores the first N requests but answers them `503` (the answer was
+    /// lost, say): their records come again, as duplicates.
+    StoresButFails(usize),
 }
 
 /// An HTTP server that stores the body of every request it takes, by path.
@@ -88,6 +91,12 @@ fn serve(
             Availability::Up => true,
             Availability::DownFor(n) => refused.load(Ordering::SeqCst) >= n,
             Availability::Never => false,
+            Availability::StoresButFails(n) => {
+                if refused.load(Ordering::SeqCst) < n {
+                    store.lock().unwrap().push((path.clone(), body.clone()));
+                }
+                refused.load(Ordering::SeqCst) >= n
+            }
         };
         let answer = if take {
             store.lock().unwrap().push((path, body));
