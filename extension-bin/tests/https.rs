@@ -3,6 +3,7 @@
 //! record arrives; without the CA, verification refuses the server and
 //! nothing is sent.
 
+#![cfg(feature = "tls")]
 #![allow(clippy::unwrap_used)]
 
 mod support;

@@ -49,6 +49,7 @@ impl Endpoint {
 /// How a poster reaches its endpoint.
 enum Link {
     Plain(Connection),
+    #[cfg(feature = "tls")]
     Tls(Box<super::https::TlsConnection>),
 }
 
@@ -71,13 +72,7 @@ impl Poster {
     pub(crate) fn new(url: &str, headers: Vec<(String, String)>, reach: &Reach) -> Result<Self, String> {
         let endpoint = Endpoint::parse(url)?;
         let link = if endpoint.tls {
-            Link::Tls(Box::new(super::https::TlsConnection::new(
-                endpoint.authority.clone(),
-                &endpoint.host_name,
-                reach.ca_file.clone(),
-                reach.timeout,
-                MAX_ANSWER,
-            )?))
+            tls_link(&endpoint, reach)?
         } else {
             Link::Plain(Connection::new(endpoint.authority.clone(), MAX_ANSWER).with_timeout(reach.timeout))
         };
@@ -95,6 +90,7 @@ impl Poster {
         let request = request.body(body).map_err(|e| format!("could not build the request: {e}"))?;
         let answer = match &mut self.link {
             Link::Plain(connection) => connection.send(&request).map_err(|e| e.to_string()),
+            #[cfg(feature = "tls")]
             Link::Tls(connection) => connection.send(&request),
         };
         match answer {
@@ -107,6 +103,27 @@ impl Poster {
     pub(crate) fn url(&self) -> &str {
         &self.endpoint.url
     }
+}
+
+#[cfg(feature = "tls")]
+fn tls_link(endpoint: &Endpoint, reach: &Reach) -> Result<Link, String> {
+    Ok(Link::Tls(Box::new(super::https::TlsConnection::new(
+        endpoint.authority.clone(),
+        &endpoint.host_name,
+        reach.ca_file.clone(),
+        reach.timeout,
+        MAX_ANSWER,
+    )?)))
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_link(endpoint: &Endpoint, reach: &Reach) -> Result<Link, String> {
+    let trusted =
+        reach.ca_file.as_ref().map_or_else(String::new, |f| format!(" (nor can it use {})", f.display()));
+    Err(format!(
+        "{} is an https URL, and this build has no TLS: it was built without the `tls` feature{trusted}",
+        endpoint.url
+    ))
 }
 
 /// Sends each batch as one JSON array of the records.

@@ -4,6 +4,7 @@
 
 pub(crate) mod file;
 pub(crate) mod http;
+#[cfg(feature = "tls")]
 mod https;
 pub(crate) mod otlp;
 mod otlp_json;
