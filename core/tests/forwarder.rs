@@ -235,3 +235,18 @@ fn platform_records_keep_their_json_and_request_id() {
     let back: serde_json::Value = serde_json::from_slice(&forwarded.body).unwrap();
     assert_eq!(back["record"]["status"], "timeout");
 }
+
+#[test]
+fn unheld_invocations_go_on_at_once_and_shutdown_still_waits() {
+    let now = Instant::now();
+    let config = ForwarderConfig { hold_invocations: false, ..ForwarderConfig::default() };
+    let mut f = Forwarder::new(config);
+    f.invoke("r1", now + ms(3_000), now);
+    assert_eq!(f.poll_event(), Some(ForwarderEvent::MayCallNext(Release::NotHeld)));
+    assert_eq!(f.poll_timeout(), None, "nothing is awaited");
+    f.shutdown(now + ms(1_800), now);
+    assert_eq!(f.poll_event(), None, "r1's report is still awaited");
+    f.receive([platform(RecordType::Report, "r1")], now);
+    drain(&mut f);
+    assert_eq!(f.poll_event(), Some(ForwarderEvent::MayExit { undelivered: 0 }));
+}

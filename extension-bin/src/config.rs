@@ -76,6 +76,11 @@ pub(crate) fn settings(var: impl Fn(&str) -> Option<String>) -> Result<Settings,
     let budget =
         number(&var, "LAMBDA_SANSIO_FLUSH_BUDGET_MS", defaults.flush_budget.as_millis() as u64, 0..=60_000)?;
     let timeout = number(&var, "LAMBDA_SANSIO_SINK_TIMEOUT_MS", 2_000, 10..=60_000)?;
+    let hold_invocations = match var("LAMBDA_SANSIO_HOLD").map(|h| h.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("" | "on") => true,
+        Some("off") => false,
+        Some(other) => return Err(format!("LAMBDA_SANSIO_HOLD must be on or off, not {other:?}")),
+    };
     let awaits_platform_records = categories.contains(&RecordCategory::Platform);
     let ca_file = match var("LAMBDA_SANSIO_SINK_CA_FILE").or_else(|| var("OTEL_EXPORTER_OTLP_CERTIFICATE")) {
         Some(path) if !path.trim().is_empty() => {
@@ -96,6 +101,7 @@ pub(crate) fn settings(var: impl Fn(&str) -> Option<String>) -> Result<Settings,
             max_records: max_records as usize,
             flush_budget: Duration::from_millis(budget),
             awaits_platform_records,
+            hold_invocations,
             ..defaults
         },
         sink_timeout: Duration::from_millis(timeout),
@@ -294,6 +300,8 @@ mod tests {
         assert_eq!(s.categories, [RecordCategory::Platform]);
         assert_eq!(s.sidecar_port, Some(DEFAULT_SIDECAR_PORT));
         assert!(s.forwarder.awaits_platform_records);
+        assert!(s.forwarder.hold_invocations);
+        assert!(!with(&[("LAMBDA_SANSIO_HOLD", "off")]).unwrap().forwarder.hold_invocations);
     }
 
     #[test]
@@ -324,6 +332,7 @@ mod tests {
             (vec![("LAMBDA_SANSIO_TYPES", "metrics")], "LAMBDA_SANSIO_TYPES"),
             (vec![("LAMBDA_SANSIO_SIDECAR_PORT", "99999")], "LAMBDA_SANSIO_SIDECAR_PORT"),
             (vec![("LAMBDA_SANSIO_MAX_QUEUED", "0")], "LAMBDA_SANSIO_MAX_QUEUED"),
+            (vec![("LAMBDA_SANSIO_HOLD", "maybe")], "LAMBDA_SANSIO_HOLD"),
             (
                 vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h:1"), ("OTEL_EXPORTER_OTLP_HEADERS", "nokey")],
                 "=",

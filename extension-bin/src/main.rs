@@ -60,6 +60,12 @@ Settings (environment variables of the function):
                                 (default 10000).
   LAMBDA_SANSIO_FLUSH_BUDGET_MS longest an invocation's end waits for the sink
                                 (default 500).
+  LAMBDA_SANSIO_HOLD            on (default) or off. Holding an invocation's
+                                end until its records arrived and are at the
+                                sink adds the platform's buffering (about
+                                25 ms) to each invocation; off, they go at
+                                the next wake-up instead (SHUTDOWN still
+                                waits for everything).
   LAMBDA_SANSIO_SINK_TIMEOUT_MS connect, read and write timeout of the http and
                                 otlp sinks (default 2000).
 

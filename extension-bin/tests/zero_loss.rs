@@ -175,3 +175,20 @@ async fn a_sink_that_never_comes_back_does_not_hold_the_extension_past_its_budge
     // and SIGKILL after it would show as `killed` above.
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+/// Not holding invocations (`LAMBDA_SANSIO_HOLD=off`) trades timeliness for
+/// latency: records wait, frozen, for a later wake-up, and SHUTDOWN still
+/// brings every one to the sink.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_holding_invocations_shutdown_still_brings_every_record() {
+    let dir = support::scratch("no-hold");
+    let sink = SinkServer::start(Availability::Up);
+    let mut env = http_sink(&sink);
+    env.push(("LAMBDA_SANSIO_HOLD", "off".into()));
+    let events: Vec<String> = (1..=4).map(|n| format!(r#"{{"n":{n}}}"#)).collect();
+    let events: Vec<&str> = events.iter().map(String::as_str).collect();
+    let run = support::run(&dir, &env_of(&env), &events, Duration::from_secs(10)).await;
+    assert!(run.froze_after.iter().all(|f| *f), "{:?}", run.froze_after);
+    support::assert_complete(&sink.records("/ingest"), &run.started, &[1, 2, 3, 4]);
+    support::extension_exited_by_itself(&run);
+}

@@ -28,6 +28,11 @@ pub struct ForwarderConfig {
     /// will arrive: a platform subscription that was accepted. Without
     /// them the forwarder waits for no record, only for the sink.
     pub awaits_platform_records: bool,
+    /// Whether an INVOKE is held until its records are at the sink. Off,
+    /// `next` goes at once ([`Release::NotHeld`]): no time is added to the
+    /// invocation, and records the platform had not delivered yet wait
+    /// (frozen) for the next wake-up; SHUTDOWN still waits for everything.
+    pub hold_invocations: bool,
 }
 
 impl Default for ForwarderConfig {
@@ -40,6 +45,7 @@ impl Default for ForwarderConfig {
             max_retry: Duration::from_secs(2),
             flush_budget: Duration::from_millis(500),
             awaits_platform_records: true,
+            hold_invocations: true,
         }
     }
 }
@@ -67,6 +73,8 @@ pub enum Release {
     SinkDown,
     /// The wait ran out (the invocation's deadline or the flush budget).
     TimedOut,
+    /// Invocations are not held ([`ForwarderConfig::hold_invocations`] off).
+    NotHeld,
 }
 
 /// A batch for the sink. Answer with [`Forwarder::batch_sent`] or
@@ -258,6 +266,10 @@ impl Forwarder {
             !self.config.awaits_platform_records || self.runtime_done.iter().any(|id| id == request_id);
         if self.config.awaits_platform_records {
             remember(&mut self.unreported, request_id);
+        }
+        if !self.config.hold_invocations {
+            self.events.push_back(ForwarderEvent::MayCallNext(Release::NotHeld));
+            return;
         }
         self.gate = Gate::Invoke(Held {
             request_id: request_id.to_owned(),
