@@ -152,6 +152,7 @@ fn shutdown_waits_for_the_reports_of_every_invocation_seen() {
     drain(&mut f);
     f.shutdown(now + ms(1_800), now);
     assert_eq!(f.poll_event(), None, "the reports of r1 and r2 are outstanding");
+    assert!(!f.has_exited());
     f.receive([platform(RecordType::Report, "r1"), platform(RecordType::Report, "r2")], now);
     assert_eq!(f.poll_event(), None, "and not at the sink yet");
     drain(&mut f);
@@ -169,8 +170,11 @@ fn a_dead_sink_at_shutdown_gives_up_at_the_budget_and_counts_the_loss() {
     let batch = f.poll_batch().unwrap();
     f.shutdown(now + ms(1_800), now);
     f.batch_failed(batch.id, now);
-    assert_eq!(f.poll_event(), None, "still trying");
+    f.handle_timeout(now + ms(1_799));
+    assert!(!f.has_event());
+    assert_eq!(f.poll_event(), None, "still trying before the give-up time");
     f.handle_timeout(now + ms(1_800));
+    assert!(f.has_event());
     assert_eq!(f.poll_event(), Some(ForwarderEvent::MayExit { undelivered: 2 }));
 }
 
@@ -249,4 +253,38 @@ fn unheld_invocations_go_on_at_once_and_shutdown_still_waits() {
     f.receive([platform(RecordType::Report, "r1")], now);
     drain(&mut f);
     assert_eq!(f.poll_event(), Some(ForwarderEvent::MayExit { undelivered: 0 }));
+}
+
+#[test]
+fn stats_count_what_came_went_and_waits() {
+    let now = Instant::now();
+    let config = ForwarderConfig { max_records: 2, ..ForwarderConfig::default() };
+    let mut f = Forwarder::new(config);
+    f.receive([log("a"), log("b"), log("c")], now);
+    let stats = f.stats();
+    assert_eq!((stats.received, stats.dropped, stats.queued, stats.forwarded), (3, 1, 2, 0));
+    let batch = f.poll_batch().unwrap();
+    assert_eq!(f.stats().queued, 3, "the drop record and the two kept, in flight");
+    f.batch_failed(batch.id, now);
+    assert_eq!(f.stats().failed_batches, 1);
+    f.handle_timeout(now + ms(60));
+    drain(&mut f);
+    let stats = f.stats();
+    assert_eq!((stats.received, stats.forwarded, stats.queued), (3, 3, 0));
+}
+
+#[test]
+fn each_batch_has_its_own_id_and_a_stale_answer_changes_nothing() {
+    let now = Instant::now();
+    let mut f = Forwarder::new(ForwarderConfig::default());
+    f.receive([log("a")], now);
+    let first = f.poll_batch().unwrap();
+    f.batch_sent(first.id);
+    f.receive([log("b")], now);
+    let second = f.poll_batch().unwrap();
+    assert_ne!(first.id, second.id);
+    f.batch_failed(first.id, now);
+    assert_eq!((f.stats().failed_batches, f.stats().queued), (0, 1), "the old id is not the batch in flight");
+    f.batch_sent(second.id);
+    assert!(f.is_flushed());
 }

@@ -36,10 +36,11 @@ pub(crate) fn run(settings: &Settings) -> Result<(), Box<dyn std::error::Error>>
     let from_platform = Arc::clone(&shared);
     // With the stdout sink, `extension` records would be the forwarder's
     // own lines coming back: never forwarded (and never subscribed).
+    let to_stdout = settings.sink == crate::config::SinkChoice::Stdout;
     listener.spawn(move |batch| {
         let records = batch
             .iter()
-            .filter(|r| r.record_type != RecordType::ExtensionLog || !stdout_only())
+            .filter(|r| r.record_type != RecordType::ExtensionLog || !to_stdout)
             .map(ForwardRecord::from_platform)
             .collect::<Vec<_>>();
         from_platform.receive(records);
@@ -58,10 +59,6 @@ pub(crate) fn run(settings: &Settings) -> Result<(), Box<dyn std::error::Error>>
         .with_subscription(subscription)
         .run(|event| on_event(event, &shared))?;
     Ok(())
-}
-
-fn stdout_only() -> bool {
-    std::env::var("LAMBDA_SANSIO_SINK").map_or(true, |s| s.trim().eq_ignore_ascii_case("stdout"))
 }
 
 fn on_event(event: Event<'_>, shared: &Shared) -> Result<(), HandlerError> {
