@@ -4,13 +4,13 @@
 //! HTTPS pays nothing for them at init.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use lambda_sansio_blocking::http1::{Limits, ResponseDecoder};
+use lambda_sansio_blocking::http1::{self, Limits, ResponseDecoder};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -116,20 +116,12 @@ impl TlsConnection {
 }
 
 fn connect(authority: &str, timeout: Duration) -> Result<TcpStream, String> {
-    let addresses = authority.to_socket_addrs().map_err(|e| format!("could not resolve {authority}: {e}"))?;
-    let mut last = format!("{authority} has no address");
-    for address in addresses {
-        match TcpStream::connect_timeout(&address, timeout) {
-            Ok(tcp) => {
-                let _ = tcp.set_nodelay(true);
-                tcp.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-                tcp.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-                return Ok(tcp);
-            }
-            Err(e) => last = format!("could not connect to {authority}: {e}"),
-        }
-    }
-    Err(last)
+    let tcp = http1::connect(authority, Some(timeout))
+        .map_err(|e| format!("could not connect to {authority}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    tcp.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    tcp.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    Ok(tcp)
 }
 
 /// The system's CA certificates (as Lambda's images ship them, or
@@ -160,19 +152,11 @@ pub(crate) fn client_config(extra_ca: Option<&std::path::Path>) -> Result<Arc<Cl
     Ok(Arc::new(config))
 }
 
-/// `request` as HTTP/1.1 bytes, with a `Content-Length`.
+/// `request` as HTTP/1.1 bytes: the head the plain connection writes, then
+/// the buffered body.
 fn encode(request: &http::Request<Bytes>) -> Vec<u8> {
-    let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    let mut out = format!("{} {target} HTTP/1.1\r\n", request.method()).into_bytes();
-    for (name, value) in request.headers() {
-        if name != http::header::CONTENT_LENGTH {
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-    out.extend_from_slice(format!("content-length: {}\r\n\r\n", request.body().len()).as_bytes());
+    let mut out = Vec::with_capacity(256 + request.body().len());
+    http1::write_head(&mut out, request, false);
     out.extend_from_slice(request.body());
     out
 }

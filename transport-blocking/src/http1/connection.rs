@@ -26,8 +26,9 @@ fn reset(detail: impl std::fmt::Display) -> TransportError {
     error(TransportErrorKind::Reset, detail)
 }
 
-/// Connects to `authority`, within `timeout` per address when one is given.
-fn connect(authority: &str, timeout: Option<std::time::Duration>) -> std::io::Result<TcpStream> {
+/// Connects to `authority` (`host:port`), within `timeout` per address when
+/// one is given (without one, as long as the system allows).
+pub fn connect(authority: &str, timeout: Option<std::time::Duration>) -> std::io::Result<TcpStream> {
     let Some(timeout) = timeout else { return TcpStream::connect(authority) };
     let mut last = None;
     for address in std::net::ToSocketAddrs::to_socket_addrs(authority)? {
@@ -227,7 +228,10 @@ fn acknowledge_now(stream: &TcpStream) {
 #[cfg(not(target_os = "linux"))]
 fn acknowledge_now(_: &TcpStream) {}
 
-fn write_head(out: &mut Vec<u8>, request: &Request<Bytes>, chunked: bool) {
+/// Appends the head of `request` to `out`: its request line in origin form,
+/// its headers, and `content-length` for a buffered body (else
+/// `transfer-encoding: chunked`).
+pub fn write_head(out: &mut Vec<u8>, request: &Request<Bytes>, chunked: bool) {
     let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
     out.extend_from_slice(request.method().as_str().as_bytes());
     out.push(b' ');

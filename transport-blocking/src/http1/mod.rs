@@ -24,7 +24,7 @@ mod tests;
 use bytes::Bytes;
 use lambda_sansio::{TransportError, TransportErrorKind};
 
-pub use connection::Connection;
+pub use connection::{connect, write_head, Connection};
 pub use head::{MAX_HEAD, MAX_HEADERS};
 pub use request::RequestDecoder;
 pub use response::{Decoded, ResponseDecoder};
