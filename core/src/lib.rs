@@ -106,6 +106,8 @@ mod exchange;
 pub mod extension;
 pub mod forward;
 pub mod headers;
+#[cfg(feature = "http")]
+pub mod http;
 mod ids;
 #[cfg(feature = "tracing")]
 pub mod logging;
