@@ -26,6 +26,7 @@ pub mod client;
 mod events;
 mod faults;
 mod freeze;
+mod http_front;
 mod ids;
 pub mod load;
 mod output;

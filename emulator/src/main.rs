@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
+use lambda_sansio::http::{EventShape, HttpSource};
 use lambda_sansio::runtime::Mode;
 use lambda_sansio_emulator::load::{self, LoadPlan};
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome, ShutdownReport, INVOKE_PATH};
@@ -58,6 +59,12 @@ Options:
   --fault N=FAULT        Fault injection for client testing, on the N-th API
                          request: N=500 (any status), N=reset, N=truncate,
                          N=delay:MS (repeatable).
+  --http SOURCE          Also serve plain HTTP (try it with curl): each
+                         request is wrapped as an event of SOURCE, rest-api,
+                         http-api, function-url, alb or alb-multi-value,
+                         and the function's answer is sent back as that
+                         service would (502/504 on errors and timeouts).
+  --http-port PORT       Where --http listens (default: any free port).
   --invoke JSON          Invoke with this payload (repeatable).
   --events FILE          A load run's events, one JSON document per line.
   --repeat N             Send the events N times over (default: 1).
@@ -77,12 +84,16 @@ struct Args {
     json: bool,
     /// Idle time between invocations.
     idle: Duration,
+    /// `--http`: the event shape plain HTTP requests are wrapped in, and
+    /// where to listen for them.
+    http: Option<(EventShape, SocketAddr)>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut config = EmulatorConfig::default();
     let mut invokes = Vec::new();
     let (mut events, mut repeat, mut json, mut idle) = (None, None, false, Duration::ZERO);
+    let (mut http_shape, mut http_bind) = (None, SocketAddr::from(([127, 0, 0, 1], 0)));
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
@@ -147,6 +158,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
                 Ok(ms) => idle = Duration::from_millis(ms),
                 Err(_) => return Err("--idle takes milliseconds".into()),
             },
+            "--http" => http_shape = Some(http_shape_named(&value)?),
+            "--http-port" => match value.parse::<u16>() {
+                Ok(port) => http_bind = SocketAddr::from(([127, 0, 0, 1], port)),
+                Err(_) => return Err("--http-port takes a port number".into()),
+            },
             "--invoke" => invokes.push(value),
             "--events" => events = Some(value),
             "--repeat" => match value.parse::<u32>() {
@@ -163,7 +179,18 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     if json && load.is_none() {
         return Err("--json is for load runs: give --events FILE or --repeat N too".into());
     }
-    Ok(Some(Args { config, invokes, load, json, idle }))
+    let http = http_shape.map(|shape| (shape, http_bind));
+    Ok(Some(Args { config, invokes, load, json, idle, http }))
+}
+
+/// The event shape `--http` names.
+fn http_shape_named(name: &str) -> Result<EventShape, String> {
+    if name == "alb-multi-value" {
+        return Ok(EventShape { source: HttpSource::Alb, multi_value: true });
+    }
+    HttpSource::from_name(name).map(EventShape::of).ok_or_else(|| {
+        format!("--http takes rest-api, http-api, function-url, alb or alb-multi-value, not {name:?}")
+    })
 }
 
 #[tokio::main]
@@ -204,6 +231,19 @@ async fn main() -> ExitCode {
     let address = emulator.address();
     eprintln!("lambda-sansio-emulator: Lambda APIs on http://{address} (AWS_LAMBDA_RUNTIME_API={address})");
     eprintln!("lambda-sansio-emulator: invoke with POST http://{address}{INVOKE_PATH}");
+    if let Some((shape, bind)) = args.http {
+        match emulator.serve_http(shape, bind).await {
+            Ok(front) => eprintln!(
+                "lambda-sansio-emulator: HTTP requests to http://{front}/ reach the function as {} events (try curl http://{front}/)",
+                shape.source
+            ),
+            Err(error) => {
+                eprintln!("lambda-sansio-emulator: {error}");
+                report(&emulator.shutdown().await);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if let Some(plan) = plan {
         let summary = load_run(&emulator, &plan).await;
         if args.json {
@@ -339,6 +379,24 @@ mod tests {
         assert_eq!(
             args("--bootstrap b --json").err().as_deref(),
             Some("--json is for load runs: give --events FILE or --repeat N too")
+        );
+    }
+
+    #[test]
+    fn http_names_a_source_and_takes_a_port() {
+        let plain = args("--bootstrap b").unwrap().unwrap();
+        assert!(plain.http.is_none());
+        let url = args("--bootstrap b --http function-url --http-port 9000").unwrap().unwrap();
+        assert_eq!(
+            url.http,
+            Some((EventShape::of(HttpSource::FunctionUrl), SocketAddr::from(([127, 0, 0, 1], 9000))))
+        );
+        let alb = args("--bootstrap b --http alb-multi-value").unwrap().unwrap();
+        assert_eq!(alb.http.map(|(shape, _)| shape.multi_value), Some(true));
+        let wrong = args("--bootstrap b --http soap").err().unwrap_or_default();
+        assert_eq!(
+            wrong,
+            "--http takes rest-api, http-api, function-url, alb or alb-multi-value, not \"soap\""
         );
     }
 

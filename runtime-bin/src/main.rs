@@ -2,6 +2,7 @@
 //! language. See [`HELP`] for what it does and how it is configured.
 
 mod command;
+mod web;
 mod worker;
 
 use std::path::PathBuf;
@@ -51,10 +52,43 @@ With AWS_LAMBDA_MAX_CONCURRENCY (Lambda Managed Instances) that many
 invocations run at once: each its own command, or all in flight to the one
 worker (answers matched by requestId).
 
+Web mode (LAMBDA_SANSIO_MODE=web, or any AWS_LWA_* variable set): _HANDLER
+starts an unmodified web app once, at init (for example
+  gunicorn -b 127.0.0.1:8080 app:app      node server.js      ./server
+in its own process group, with PORT set when it is not), and init waits
+until it is ready: GET on the readiness path answers below status 500, or a
+TCP connection is accepted (an app that exits first, or is not ready within
+10 s, fails init). Each API Gateway (REST or HTTP API), Application Load
+Balancer or Function URL event becomes an HTTP request to the app over a
+kept-alive connection, with the headers x-amzn-request-context (the
+event's request context) and x-amzn-lambda-context (request id, deadline,
+ARN, trace id); the app's answer becomes the event's answer (binary bodies
+as base64, cookies, multi-value headers). Other events (SQS, SNS,
+EventBridge, ...) are POSTed as they are to the pass-through path and the
+app's answer body is the response. A malformed HTTP event is answered 400;
+an app that does not answer by the deadline, closes the connection, sends
+invalid HTTP or more than 6 MB fails that invocation with a clear error
+(Function.WebApp*, Function.Timeout,
+Function.ResponseSizeTooLarge), and an app
+that exited is started again for the next one. The Lambda Web Adapter's
+settings are read with the same meanings and defaults:
+  AWS_LWA_PORT (else PORT, else 8080)        the app's port
+  AWS_LWA_READINESS_CHECK_PORT               default: the app's port
+  AWS_LWA_READINESS_CHECK_PATH               default: /
+  AWS_LWA_READINESS_CHECK_PROTOCOL           http (default) or tcp
+  AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS  default: 500
+  AWS_LWA_PASS_THROUGH_PATH                  default: /events
+  AWS_LWA_INVOKE_MODE                        buffered (default) or
+                                             response_stream (Function URLs
+                                             streaming up to 200 MB)
+  AWS_LWA_REMOVE_BASE_PATH                   a prefix taken off every path
+  AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH=true  take an HTTP API's stage off
+Other AWS_LWA_* variables (compression, async init, authorization source)
+are not supported: each gets a warning line at init.
+
 Environment: _HANDLER (required), LAMBDA_SANSIO_MODE (command, the default,
-or worker), LAMBDA_TASK_ROOT, AWS_LAMBDA_RUNTIME_API and the rest of what
-Lambda sets. An AWS_LWA_* variable (Lambda Web Adapter) asks for web mode,
-which this version does not have: init then fails, saying so.
+worker or web), LAMBDA_TASK_ROOT, AWS_LAMBDA_RUNTIME_API and the rest of
+what Lambda sets.
 Options: -h, --help.
 "#;
 
@@ -89,15 +123,23 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        "web" => {
-            let cause = "web mode (LAMBDA_SANSIO_MODE=web, or an AWS_LWA_* variable) is not available in \
-                         this version of bootstrap: use command or worker (see bootstrap --help)";
-            init_failed(ErrorReport::new("Runtime.BadMode", cause));
-            return ExitCode::FAILURE;
-        }
+        "web" => match start_web(&handler, &task_root) {
+            Ok(web) => {
+                let web = Arc::new(web);
+                let stopping = Arc::clone(&web);
+                if let Err(error) = on_sigterm(move || stopping.stop(WORKER_GRACE)) {
+                    eprintln!("bootstrap: warning: SIGTERM will not reach the web app at shutdown: {error}");
+                }
+                run(move |payload, context| web.invoke(&payload, context))
+            }
+            Err(cause) => {
+                init_failed(ErrorReport::new("Runtime.WebAppFailed", cause));
+                return ExitCode::FAILURE;
+            }
+        },
         other => {
             let cause = format!(
-                "LAMBDA_SANSIO_MODE={other:?} is not a mode: use command or worker (see bootstrap --help)"
+                "LAMBDA_SANSIO_MODE={other:?} is not a mode: use command, worker or web (see bootstrap --help)"
             );
             init_failed(ErrorReport::new("Runtime.BadMode", cause));
             return ExitCode::FAILURE;
@@ -110,6 +152,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reads web mode's settings, warns about the adapter's settings it does not
+/// read, and starts the app.
+fn start_web(handler: &str, task_root: &std::path::Path) -> Result<web::Web, String> {
+    let config = web::WebConfig::from_lookup(|name| std::env::var(name).ok())?;
+    for warning in web::WebConfig::unsupported(std::env::vars().map(|(name, _)| name)) {
+        eprintln!("bootstrap: warning: {warning}");
+    }
+    web::Web::start(handler, task_root, config)
 }
 
 /// How long a worker has to exit after SIGTERM at shutdown: within the

@@ -131,29 +131,6 @@ done"#;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn web_mode_is_refused_with_a_clear_init_error() {
-    let config = EmulatorConfig {
-        bootstrap: Some(PathBuf::from(env!("CARGO_BIN_EXE_bootstrap"))),
-        handler: "python3 -m http.server".into(),
-        env: vec![("AWS_LWA_PORT".into(), "8080".into())],
-        ..EmulatorConfig::default()
-    };
-    let emulator = Emulator::start(config).await.unwrap();
-    let mut events = emulator.events();
-    let failure = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            if let Ok(PlatformEvent::InitFailed { error_type, body, .. }) = events.recv().await {
-                return (error_type, String::from_utf8_lossy(&body).into_owned());
-            }
-        }
-    })
-    .await
-    .unwrap();
-    assert_eq!(failure.0, "Runtime.BadMode");
-    assert!(failure.1.contains("web mode"), "{}", failure.1);
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn at_shutdown_the_worker_gets_sigterm_and_time_to_exit() {
     let marker = std::env::temp_dir().join(format!("lambda-sansio-worker-term-{}", std::process::id()));
     let _ = std::fs::remove_file(&marker);

@@ -16,6 +16,8 @@ mod context_ext;
 mod extension;
 mod handler;
 pub mod http1;
+#[cfg(feature = "http")]
+mod http_handler;
 mod runtime;
 mod shutdown;
 mod telemetry;
@@ -23,6 +25,12 @@ mod telemetry;
 pub use context_ext::ContextExt;
 pub use extension::{Event, Extension};
 pub use handler::{json, Chunks, Response};
+#[cfg(feature = "http")]
+pub use http_handler::{http_handler, http_stream_handler};
+/// HTTP events as `http` types (feature `http`): the request context and
+/// the other types an HTTP handler names.
+#[cfg(feature = "http")]
+pub use lambda_sansio::http::{PathParameters, RequestContext, StageVariables};
 pub use runtime::{config_from_env, report_init_error, run, run_with, MAX_EVENT};
 pub use shutdown::{on_sigterm, GRACEFUL_SHUTDOWN_EXTENSION};
 pub use telemetry::{TelemetryListener, IDLE_TIMEOUT, MAX_CONNECTIONS, SANDBOX_HOST};

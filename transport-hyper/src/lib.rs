@@ -9,6 +9,8 @@ mod client_bounds;
 mod client_io;
 mod context_ext;
 mod extension;
+#[cfg(feature = "http")]
+mod http_handler;
 mod runtime;
 #[cfg(feature = "tower")]
 mod service;
@@ -18,6 +20,12 @@ mod telemetry;
 pub use client::{Chunks, MAX_EVENT};
 pub use context_ext::ContextExt;
 pub use extension::{Event, Extension};
+#[cfg(feature = "http")]
+pub use http_handler::{http_handler, http_stream_handler};
+/// HTTP events as `http` types (feature `http`): the request context and
+/// the other types an HTTP handler names.
+#[cfg(feature = "http")]
+pub use lambda_sansio::http::{PathParameters, RequestContext, StageVariables};
 pub use runtime::{config_from_env, json, report_init_error, run, run_with, Response};
 #[cfg(feature = "tower")]
 pub use service::{run_service, run_service_with, LambdaRequest};

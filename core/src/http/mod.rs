@@ -10,6 +10,9 @@
 //! - [`response_to_event`] writes the answer in the shape the request came
 //!   in; [`stream_prelude`] starts a streamed HTTP answer for a Function URL
 //!   in `RESPONSE_STREAM` mode.
+//! - [`HttpInvocation::read`] is what a host does with a payload: a
+//!   request for the handler, a 400 for a malformed HTTP event, or a failed
+//!   invocation for an event from no HTTP source.
 //! - [`event_from_request`] and [`response_from_answer`] go the other way,
 //!   for emulators and tests: a plain HTTP request wrapped as one source's
 //!   event, and a function's answer read back as an HTTP response.
@@ -20,6 +23,7 @@
 
 mod body;
 mod error;
+mod invocation;
 mod request;
 mod response;
 mod shape;
@@ -28,7 +32,11 @@ mod uri;
 
 pub use body::is_text;
 pub use error::HttpEventError;
+pub use invocation::HttpInvocation;
 pub use request::{request_from_event, PathOptions, PathParameters, RequestContext, StageVariables};
 pub use response::{response_to_event, stream_prelude, STREAM_CONTENT_TYPE, STREAM_SEPARATOR};
 pub use shape::{EventShape, HttpSource};
-pub use synth::{event_from_request, response_from_answer, split_stream_prelude, SynthContext};
+pub use synth::{
+    event_from_request, gateway_failure, response_from_answer, split_stream_prelude, GatewayFailure,
+    SynthContext,
+};

@@ -28,6 +28,19 @@ pub struct PathOptions {
     pub remove_base_path: Option<String>,
 }
 
+impl PathOptions {
+    /// The options a function's environment asks for, read through `lookup`
+    /// (`std::env::var` in a real function):
+    /// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH=true` strips the stage (as
+    /// `lambda_http` does) and `AWS_LWA_REMOVE_BASE_PATH` names a base path
+    /// (as the Lambda Web Adapter does).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let strip_stage = lookup("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_some_and(|value| value == "true");
+        let remove_base_path = lookup("AWS_LWA_REMOVE_BASE_PATH").filter(|path| !path.trim().is_empty());
+        Self { strip_stage, remove_base_path }
+    }
+}
+
 /// The request context the source sent, for handlers that need the caller's
 /// identity, the authorizer's claims, the stage or the request id.
 #[derive(Clone, Debug, PartialEq)]

@@ -299,3 +299,37 @@ fn joined_query(pairs: &[(String, String)]) -> QueryMap {
     }
     QueryMap::from(map)
 }
+
+/// Why a source could not pass its client the function's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatewayFailure {
+    /// The invocation failed (an error report, a crash).
+    FunctionError,
+    /// The invocation ran out of time.
+    Timeout,
+    /// The answer was not of the source's answer shape.
+    BadAnswer,
+}
+
+/// The response a source sends its client when the function failed, as
+/// each service does: REST APIs 502 (`Internal server error`) or 504
+/// (`Endpoint request timed out`); HTTP APIs 500 or 503; Function URLs and
+/// ALBs 502, or 504 for an ALB timeout.
+pub fn gateway_failure(source: HttpSource, failure: GatewayFailure) -> Response<Bytes> {
+    let (status, body): (u16, &'static str) = match (source, failure) {
+        (HttpSource::RestApi, GatewayFailure::Timeout) => {
+            (504, r#"{"message": "Endpoint request timed out"}"#)
+        }
+        (HttpSource::RestApi, _) => (502, r#"{"message": "Internal server error"}"#),
+        (HttpSource::HttpApi, GatewayFailure::Timeout) => (503, r#"{"message":"Service Unavailable"}"#),
+        (HttpSource::HttpApi, _) => (500, r#"{"message":"Internal Server Error"}"#),
+        (HttpSource::FunctionUrl, _) => (502, "Internal Server Error"),
+        (HttpSource::Alb, GatewayFailure::Timeout) => (504, "504 Gateway Time-out"),
+        (HttpSource::Alb, _) => (502, "502 Bad Gateway"),
+    };
+    let mut response = Response::new(Bytes::from_static(body.as_bytes()));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = if body.starts_with('{') { "application/json" } else { "text/plain" };
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

@@ -63,6 +63,8 @@ pub(super) struct BodyDecoder {
     framing: Framing,
     chunk: Chunk,
     body: BytesMut,
+    /// Body bytes consumed so far, including any taken out early.
+    received: usize,
     max_body: usize,
     trailer_bytes: usize,
 }
@@ -84,7 +86,14 @@ impl BodyDecoder {
                 return Err(DecodeError::too_large(max_body));
             }
         }
-        Ok(Self { framing, chunk: Chunk::Size, body: BytesMut::new(), max_body, trailer_bytes: 0 })
+        Ok(Self {
+            framing,
+            chunk: Chunk::Size,
+            body: BytesMut::new(),
+            received: 0,
+            max_body,
+            trailer_bytes: 0,
+        })
     }
 
     /// Whether the body ends only when the peer closes.
@@ -101,18 +110,21 @@ impl BodyDecoder {
         match self.framing {
             Framing::Empty => Ok(self.done()),
             // The whole body is here at once: hand it over without a copy.
-            Framing::Length(length) if self.body.is_empty() && buf.len() >= length => {
+            Framing::Length(length) if self.received == 0 && buf.len() >= length => {
+                self.received = length;
                 Ok(BodyProgress::Done(buf.split_to(length).freeze()))
             }
             Framing::Length(length) => {
-                let take = (length - self.body.len()).min(buf.len());
+                let take = (length - self.received).min(buf.len());
                 self.body.extend_from_slice(&buf.split_to(take));
-                Ok(if self.body.len() == length { self.done() } else { BodyProgress::Partial })
+                self.received += take;
+                Ok(if self.received == length { self.done() } else { BodyProgress::Partial })
             }
             Framing::UntilClose => {
-                if self.body.len() + buf.len() > self.max_body {
+                if self.received + buf.len() > self.max_body {
                     return Err(DecodeError::too_large(self.max_body));
                 }
+                self.received += buf.len();
                 self.body.extend_from_slice(&buf.split());
                 Ok(BodyProgress::Partial)
             }
@@ -127,6 +139,12 @@ impl BodyDecoder {
             Framing::UntilClose => Ok(std::mem::take(&mut self.body).freeze()),
             _ => Err(DecodeError::reset("the connection closed in the middle of the body")),
         }
+    }
+
+    /// The body bytes decoded so far and not yet taken: for a caller that
+    /// passes a body on as it arrives. The limit still counts them.
+    pub(super) fn take_partial(&mut self) -> Bytes {
+        self.body.split().freeze()
     }
 
     fn done(&mut self) -> BodyProgress {
@@ -145,7 +163,7 @@ impl BodyDecoder {
                     let size = chunk_size(&line)?;
                     if size == 0 {
                         self.chunk = Chunk::Trailers;
-                    } else if self.body.len().saturating_add(size) > self.max_body {
+                    } else if self.received.saturating_add(size) > self.max_body {
                         return Err(DecodeError::too_large(self.max_body));
                     } else {
                         self.chunk = Chunk::Data(size);
@@ -157,6 +175,7 @@ impl BodyDecoder {
                     }
                     let take = left.min(buf.len());
                     self.body.extend_from_slice(&buf.split_to(take));
+                    self.received += take;
                     self.chunk = if take == left { Chunk::DataEnd } else { Chunk::Data(left - take) };
                 }
                 Chunk::DataEnd => {

@@ -81,6 +81,23 @@ impl Connection {
         self
     }
 
+    /// Changes the connect, read and write timeout, for the open connection
+    /// too: a caller with a deadline per exchange sets what is left of it
+    /// before each one (a zero timeout is taken as one millisecond). `None`:
+    /// no timeout.
+    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.io_timeout = timeout.map(|timeout| timeout.max(std::time::Duration::from_millis(1)));
+        if let Some(stream) = &self.stream {
+            if stream
+                .set_read_timeout(self.io_timeout)
+                .and_then(|()| stream.set_write_timeout(self.io_timeout))
+                .is_err()
+            {
+                self.stream = None;
+            }
+        }
+    }
+
     fn stream(&mut self) -> Result<&mut TcpStream, TransportError> {
         if self.stream.is_none() {
             let tcp = connect(&self.authority, self.io_timeout)

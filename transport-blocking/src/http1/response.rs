@@ -48,6 +48,27 @@ impl ResponseDecoder {
         matches!(self.state, State::Body { .. }) || self.scanned > 0
     }
 
+    /// The status and headers of the answer being read, once its head has
+    /// arrived (and until the answer is whole).
+    pub fn head(&self) -> Option<(StatusCode, &HeaderMap)> {
+        match &self.state {
+            State::Body { status, headers, .. } => Some((*status, headers)),
+            State::Head => None,
+        }
+    }
+
+    /// Takes the body bytes decoded so far, for a caller that passes the
+    /// body on as it arrives (a streamed answer); the whole answer that
+    /// [`decode`](Self::decode) returns at the end then holds only the
+    /// rest. Empty before the head and between answers. The body limit
+    /// counts every byte, taken or not.
+    pub fn take_partial_body(&mut self) -> bytes::Bytes {
+        match &mut self.state {
+            State::Body { body, .. } => body.take_partial(),
+            State::Head => bytes::Bytes::new(),
+        }
+    }
+
     /// Consumes what it can of `buf`. `Ok(None)`: feed more bytes. After a
     /// whole answer the decoder is ready for the next one; bytes past the
     /// answer stay in `buf`. After an error the decoder must not be reused.
