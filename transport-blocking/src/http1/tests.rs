@@ -154,3 +154,57 @@ fn requests_are_decoded_in_any_segmentation() {
     let mut big = BytesMut::from(&b"POST / HTTP/1.1\r\ncontent-length: 11\r\n\r\n"[..]);
     assert_eq!(decoder.decode(&mut big).unwrap_err().kind, TransportErrorKind::BodyTooLarge);
 }
+
+/// Feeds `bytes` in pieces of `step`, taking the body as it arrives; the
+/// pieces taken and the end of the whole answer make up the body.
+fn stream_in_steps(bytes: &[u8], step: usize, max_body: usize) -> Result<(Vec<u8>, usize), DecodeError> {
+    let mut decoder = ResponseDecoder::new(Limits::with_max_body(max_body));
+    let mut buffer = BytesMut::new();
+    let (mut body, mut takes) = (Vec::new(), 0);
+    for piece in bytes.chunks(step.max(1)) {
+        buffer.extend_from_slice(piece);
+        if let Some(decoded) = decoder.decode(&mut buffer)? {
+            body.extend_from_slice(decoded.response.body());
+            return Ok((body, takes));
+        }
+        let partial = decoder.take_partial_body();
+        if !partial.is_empty() {
+            assert!(decoder.head().is_some(), "a body is only taken after its head");
+            takes += 1;
+            body.extend_from_slice(&partial);
+        }
+    }
+    let decoded = decoder.decode_eof(&mut buffer)?.ok_or_else(|| DecodeError::reset("nothing arrived"))?;
+    body.extend_from_slice(decoded.response.body());
+    Ok((body, takes))
+}
+
+#[test]
+fn a_body_taken_as_it_arrives_is_the_whole_body_in_every_framing() {
+    let answers: [&[u8]; 3] = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello world",
+    ];
+    for answer in answers {
+        for step in 1..answer.len() {
+            let (body, takes) = stream_in_steps(answer, step, 1024).unwrap();
+            assert_eq!(body, b"hello world", "step {step}: {}", String::from_utf8_lossy(answer));
+            if step == 1 {
+                assert!(takes > 1, "byte by byte, the body comes in pieces");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_body_limit_counts_what_was_taken_early() {
+    let chunked =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n6\r\nworld!\r\n0\r\n\r\n";
+    let until_close = b"HTTP/1.1 200 OK\r\n\r\nhello world!";
+    let length = b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello world!";
+    for answer in [&chunked[..], &until_close[..], &length[..]] {
+        let error = stream_in_steps(answer, 3, 8).unwrap_err();
+        assert_eq!(error.kind, TransportErrorKind::BodyTooLarge, "{}", String::from_utf8_lossy(answer));
+    }
+}
