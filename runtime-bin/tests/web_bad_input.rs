@@ -156,6 +156,8 @@ async fn an_app_that_exits_at_once_or_a_wrong_setting_is_an_init_error_with_its_
     assert_eq!(error_type, "Runtime.WebAppFailed");
     assert!(body.contains("exited before it was ready (exit status: 4)"), "{body}");
     assert!(emulator.output().iter().any(|l| l.line.contains("bootstrap: init failed: the web app exited")));
+    let doubted = emulator.output().into_iter().find(|l| l.line.contains("could not be reported"));
+    assert!(doubted.is_none(), "a delivered init error is not called undelivered: {doubted:?}");
     emulator.shutdown().await;
 
     let wrong = [("AWS_LWA_INVOKE_MODE", "fast")];
@@ -176,4 +178,32 @@ async fn settings_of_the_adapter_this_bootstrap_does_not_read_get_a_warning() {
     });
     assert!(warned, "{:?}", emulator.output());
     emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_that_never_becomes_ready_fails_init_within_lambdas_init_time() {
+    let env = [("AWS_LWA_READINESS_CHECK_PATH", "/unhealthy")];
+    let port = free_port();
+    let emulator = web(&python_app("hostile_app.py"), port, &env, EmulatorConfig::default()).await;
+    let (error_type, body) = init_failure(&emulator).await;
+    assert_eq!(error_type, "Runtime.WebAppFailed");
+    let expected = format!(
+        "was not ready on port {port} within 10.0 s (checked with GET /unhealthy, ready below status 500)"
+    );
+    assert!(body.contains(&expected), "{body}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn at_shutdown_the_app_gets_sigterm_and_time_to_exit() {
+    let marker = std::env::temp_dir().join(format!("lambda-sansio-web-term-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let env = [("TERM_MARKER", marker.to_str().unwrap_or_default())];
+    let emulator = web(&python_app("hostile_app.py"), free_port(), &env, EmulatorConfig::default()).await;
+    still_serving(&emulator).await;
+    let report = emulator.shutdown().await;
+    let (_, status, killed) = &report.processes[0];
+    assert!(!killed && status.is_some_and(|s| s.success()), "the bootstrap exited on SIGTERM: {status:?}");
+    assert_eq!(std::fs::read_to_string(&marker).ok().as_deref(), Some("bye"), "the app got SIGTERM");
+    let _ = std::fs::remove_file(&marker);
 }

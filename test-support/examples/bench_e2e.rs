@@ -3,8 +3,11 @@
 //!
 //! ```text
 //! cargo build --release --workspace --examples
-//! target/release/examples/bench_e2e [--invocations N] [--rounds R] [--split] NAME=PATH...
+//! target/release/examples/bench_e2e [--invocations N] [--rounds R] [--split] [--event FILE] NAME=PATH...
 //! ```
+//!
+//! `--event FILE` sends that event instead of the 1 KiB JSON payload (an
+//! HTTP event, for HTTP handlers).
 //!
 //! `--split` puts a proxy between the function and the emulator that writes
 //! each answer's head and body in separate segments with Nagle's algorithm
@@ -71,7 +74,12 @@ async fn splitting_proxy(upstream: std::net::SocketAddr) -> Result<String, Strin
     Ok(address)
 }
 
-async fn measure(path: &std::path::Path, invocations: u32, split: bool) -> Result<Sample, String> {
+async fn measure(
+    path: &std::path::Path,
+    invocations: u32,
+    split: bool,
+    payload: &Bytes,
+) -> Result<Sample, String> {
     // The proxy needs the emulator's address, which needs a port first.
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?;
@@ -88,7 +96,6 @@ async fn measure(path: &std::path::Path, invocations: u32, split: bool) -> Resul
     };
     let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
     let pid = emulator.runtime_pid().ok_or("no pid")?;
-    let payload = Bytes::from(format!("{{\"data\":\"{}\"}}", "x".repeat(1010)));
     // Warm up, and wait for the first next.
     for _ in 0..20 {
         match emulator.invoke(payload.clone()).await.map_err(|e| e.to_string())? {
@@ -100,7 +107,10 @@ async fn measure(path: &std::path::Path, invocations: u32, split: bool) -> Resul
     let cpu_before = cpu_ns(pid);
     let started = Instant::now();
     for _ in 0..invocations {
-        emulator.invoke(payload.clone()).await.map_err(|e| e.to_string())?;
+        match emulator.invoke(payload.clone()).await.map_err(|e| e.to_string())? {
+            InvokeOutcome::Response(_) => {}
+            other => return Err(format!("{other:?}")),
+        }
     }
     let elapsed = started.elapsed();
     let cpu = cpu_ns(pid).saturating_sub(cpu_before);
@@ -119,6 +129,7 @@ async fn main() -> Result<(), String> {
     let mut invocations = 2000;
     let mut rounds = 3;
     let mut split = false;
+    let mut payload = Bytes::from(format!("{{\"data\":\"{}\"}}", "x".repeat(1010)));
     let mut functions: Vec<(String, PathBuf)> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -128,6 +139,10 @@ async fn main() -> Result<(), String> {
             }
             "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).ok_or("--rounds N")?,
             "--split" => split = true,
+            "--event" => {
+                let file = args.next().ok_or("--event FILE")?;
+                payload = Bytes::from(std::fs::read(&file).map_err(|e| format!("{file}: {e}"))?);
+            }
             spec => {
                 let (name, path) = spec.split_once('=').ok_or("functions are NAME=PATH")?;
                 functions.push((name.to_owned(), PathBuf::from(path)));
@@ -143,7 +158,7 @@ async fn main() -> Result<(), String> {
     let mut all: Vec<Vec<Sample>> = functions.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
         for ((_, path), samples) in functions.iter().zip(&mut all) {
-            samples.push(measure(path, invocations, split).await?);
+            samples.push(measure(path, invocations, split, &payload).await?);
         }
     }
     for ((name, path), samples) in functions.iter().zip(all) {

@@ -62,3 +62,16 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
+
+/// CPU time of `pid` alone (its threads, `schedstat`), in ns: for an adapter
+/// whose child (the app it runs) must not be counted.
+pub fn own_cpu_ns(pid: u32) -> u64 {
+    live_cpu_ns(pid)
+}
+
+/// Peak resident memory of `pid` alone, in KiB.
+pub fn own_peak_kib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or_default();
+    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).unwrap_or(0.0)
+}

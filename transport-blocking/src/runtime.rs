@@ -38,12 +38,17 @@ where
     run_with(config_from_env()?, handler)
 }
 
-/// Reports an initialisation failure and returns once it is delivered.
+/// Reports an initialisation failure; `Ok` once Lambda accepted it (the
+/// process should then exit non-zero), an error when it could not be
+/// delivered.
 pub fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
     let machine = RuntimeMachine::init_failed(config_from_env()?, report);
     let never =
         |_: Bytes, _: &Context| -> Result<Response, HandlerError> { Ok(Response::Buffered(Bytes::new())) };
-    drive_inline(machine, &never)
+    match drive_inline(machine, &never) {
+        Err(RunError::InitFailed) => Ok(()),
+        other => other,
+    }
 }
 
 /// Runs `handler` with an explicit configuration: inline on this thread in

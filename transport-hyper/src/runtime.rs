@@ -71,10 +71,16 @@ where
     run_with(config_from_env()?, handler).await
 }
 
-/// Reports an initialisation failure and returns once it is delivered.
+/// Reports an initialisation failure; `Ok` once Lambda accepted it (the
+/// process should then exit non-zero), an error when it could not be
+/// delivered.
 pub async fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
     let machine = RuntimeMachine::init_failed(config_from_env()?, report);
-    drive(machine, Arc::new(|_: Bytes, _: Context| async { Ok(Response::Buffered(Bytes::new())) })).await
+    let never = Arc::new(|_: Bytes, _: Context| async { Ok(Response::Buffered(Bytes::new())) });
+    match drive(machine, never).await {
+        Err(RunError::InitFailed) => Ok(()),
+        other => other,
+    }
 }
 
 /// Runs `handler` with an explicit configuration. In concurrent mode up to

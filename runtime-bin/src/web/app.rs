@@ -16,7 +16,13 @@ use nix::unistd::Pid;
 
 use super::config::{Readiness, WebConfig};
 
-/// How often readiness is checked while waiting.
+/// How often readiness is checked while waiting: often at first (most apps
+/// are ready within a few hundred milliseconds, and a refused connection
+/// costs microseconds), then less.
+const POLL_FIRST: Duration = Duration::from_millis(2);
+/// How long readiness is checked at [`POLL_FIRST`].
+const POLL_FIRST_FOR: Duration = Duration::from_millis(300);
+/// How often readiness is checked after that.
 const POLL: Duration = Duration::from_millis(10);
 /// How long one readiness check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
@@ -67,6 +73,7 @@ impl App {
     }
 
     fn wait_ready(&self, until: Instant) -> Result<(), String> {
+        let started = Instant::now();
         loop {
             if let Some(status) = self.exited() {
                 return Err(format!(
@@ -85,7 +92,7 @@ impl App {
                     self.describe_check()
                 ));
             }
-            thread::sleep(POLL);
+            thread::sleep(if started.elapsed() < POLL_FIRST_FOR { POLL_FIRST } else { POLL });
         }
     }
 

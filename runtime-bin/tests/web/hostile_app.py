@@ -3,6 +3,7 @@ HTTP/1.1, answers split across segments after a 100 Continue, chunked
 streams, garbage, resets and silence, chosen by the request's path."""
 
 import os
+import signal
 import socket
 import struct
 import sys
@@ -76,11 +77,22 @@ def serve(conn):
                 conn.sendall(b"%x\r\n%s\r\n" % (len(part), part))
             conn.sendall(b"0\r\n\r\n")
             continue
+        if path == "/unhealthy":
+            conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            continue
         if path == "/connection":
             answer(conn, str(number).encode())
             continue
         answer(conn, b"ok")
 
+
+marker = os.environ.get("TERM_MARKER")
+if marker:
+    def bye(*_):
+        with open(marker, "w") as out:
+            out.write("bye")
+        os._exit(0)
+    signal.signal(signal.SIGTERM, bye)
 
 listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
