@@ -1,9 +1,11 @@
 //! `bootstrap`: a Lambda custom runtime that runs a handler written in any
 //! language. See [`HELP`] for what it does and how it is configured.
 
+mod answers;
 mod command;
 mod web;
 mod worker;
+mod worker_lines;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

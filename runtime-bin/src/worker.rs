@@ -10,33 +10,25 @@
 //! that overruns a deadline is killed (its whole process group) and started
 //! again. Exiting before it said it was ready is an init error.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
-use base64::Engine as _;
 use bytes::Bytes;
-use lambda_sansio::ErrorReport;
 use lambda_sansio_blocking::{Context, HandlerError, Response};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use serde_json::{json, Value};
 
+use crate::answers::{Answers, Waited};
 use crate::command::MARGIN;
+use crate::worker_lines::invocation_line;
 
-/// Longest answer line read: a 6 MiB response as base64, and its envelope.
-const MAX_LINE: usize = 9 * 1024 * 1024;
 /// How long a worker may take to say it is ready, at init.
 const READY_WITHIN: Duration = Duration::from_secs(10);
-
-/// What an invocation waits for.
-type Answer = Result<Response, ErrorReport>;
 
 /// The worker process, shared by the handler threads.
 pub(crate) struct Worker {
@@ -49,8 +41,7 @@ pub(crate) struct Worker {
 struct Running {
     child: Child,
     stdin: ChildStdin,
-    waiting: Arc<Mutex<HashMap<String, mpsc::Sender<Answer>>>>,
-    dead: Arc<Mutex<Option<String>>>,
+    answers: Arc<Answers>,
 }
 
 impl Worker {
@@ -88,23 +79,15 @@ impl Worker {
             (Some(stdin), Some(answers)) => (stdin, answers),
             _ => return Err("the worker's pipes could not be opened".into()),
         };
-        let waiting = Arc::new(Mutex::new(HashMap::new()));
-        let dead = Arc::new(Mutex::new(None));
-        let (ready, is_ready) = mpsc::channel();
-        let reader = Reader { waiting: Arc::clone(&waiting), dead: Arc::clone(&dead) };
-        thread::Builder::new()
-            .name("bootstrap-worker-answers".into())
-            .spawn(move || reader.run(answers, &ready))
-            .map_err(|e| format!("could not start a thread: {e}"))?;
-        let mut running = Running { child, stdin, waiting, dead };
-        let waited = is_ready.recv_timeout(READY_WITHIN);
+        let mut running = Running { child, stdin, answers: Arc::new(Answers::new(answers)) };
+        let waited = running.answers.wait_ready(Instant::now() + READY_WITHIN);
         if waited.is_ok() {
             return Ok(running);
         }
         running.kill();
         let status = running.child.wait().map_or_else(|e| e.to_string(), |s| s.to_string());
         Err(match waited {
-            Err(mpsc::RecvTimeoutError::Timeout) => format!(
+            Err(None) => format!(
                 "the worker did not write {{\"ready\":true}} on fd 3 within {} s, and was stopped",
                 READY_WITHIN.as_secs()
             ),
@@ -115,11 +98,11 @@ impl Worker {
     /// Hands one invocation to the worker and waits for its answer, at most
     /// until the deadline minus the margin.
     pub(crate) fn invoke(&self, payload: &Bytes, context: &Context) -> Result<Response, HandlerError> {
-        let id = context.request_id.as_str().to_owned();
-        let (answer, arrives) = mpsc::channel();
-        {
+        let started = Instant::now();
+        let id = context.request_id.as_str();
+        let answers = {
             let mut state = self.lock();
-            if state.as_ref().is_none_or(Running::is_dead) {
+            if state.as_mut().is_none_or(Running::is_dead) {
                 if let Some(mut old) = state.take() {
                     old.kill();
                 }
@@ -130,40 +113,43 @@ impl Worker {
             let Some(running) = state.as_mut() else {
                 return Err(HandlerError::new("Runtime.WorkerFailed", "the worker is not running"));
             };
-            running.waiting.lock().unwrap_or_else(PoisonError::into_inner).insert(id.clone(), answer);
+            running.answers.expect(id);
             let mut line = invocation_line(payload, context);
-            line.push('\n');
-            if let Err(e) = running.stdin.write_all(line.as_bytes()).and_then(|()| running.stdin.flush()) {
-                running.waiting.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+            line.push(b'\n');
+            if let Err(e) = running.stdin.write_all(&line).and_then(|()| running.stdin.flush()) {
+                running.answers.forget(id);
                 drop(state.take());
                 return Err(HandlerError::new(
                     "Runtime.WorkerExited",
                     format!("the worker stopped reading: {e}"),
                 ));
             }
-        }
-        let budget = context
-            .deadline
-            .map(|d| d.duration_since(SystemTime::now()).unwrap_or_default().saturating_sub(MARGIN));
-        let received = match budget {
-            Some(budget) => {
-                arrives.recv_timeout(budget).map_err(|e| matches!(e, mpsc::RecvTimeoutError::Timeout))
-            }
-            None => arrives.recv().map_err(|_| false),
+            Arc::clone(&running.answers)
         };
-        match received {
-            Ok(answer) => answer.map_err(HandlerError),
-            Err(true) => {
+        let until = context.deadline.map(|deadline| {
+            started + deadline.duration_since(SystemTime::now()).unwrap_or_default().saturating_sub(MARGIN)
+        });
+        match answers.wait(id, until) {
+            Waited::Answer(answer) => answer.map_err(HandlerError),
+            Waited::TimedOut => {
                 // Gone at once (killed, its group too, and waited for), so the
                 // next invocation starts a fresh worker rather than writing
-                // to this one before its end has been noticed.
-                drop(self.lock().take());
+                // to this one before its end has been noticed; a worker
+                // started since by another invocation is left alone.
+                let mut state = self.lock();
+                if state.as_ref().is_some_and(|running| Arc::ptr_eq(&running.answers, &answers)) {
+                    drop(state.take());
+                }
+                let seconds = started.elapsed().as_secs_f64();
                 Err(HandlerError::new(
                     "Function.Timeout",
-                    "Task timed out: the worker did not answer before the deadline and was restarted",
+                    format!("Task timed out after {seconds:.2} seconds"),
                 ))
             }
-            Err(false) => Err(HandlerError::new("Runtime.WorkerExited", "the worker ended before answering")),
+            Waited::Dead(why) => Err(HandlerError::new(
+                "Runtime.WorkerExited",
+                format!("{why} before answering; it will be started again"),
+            )),
         }
     }
 }
@@ -192,8 +178,9 @@ impl Worker {
 }
 
 impl Running {
-    fn is_dead(&self) -> bool {
-        self.dead.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+    /// The worker exited, or its answers ended.
+    fn is_dead(&mut self) -> bool {
+        self.answers.is_dead() || !matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Kills the worker's process group; the reader then fails whatever
@@ -211,108 +198,4 @@ impl Drop for Running {
         self.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Reads answer lines and hands each to the invocation it names.
-struct Reader {
-    waiting: Arc<Mutex<HashMap<String, mpsc::Sender<Answer>>>>,
-    dead: Arc<Mutex<Option<String>>>,
-}
-
-impl Reader {
-    fn run(self, answers: impl Read, ready: &mpsc::Sender<()>) {
-        let mut lines = BufReader::new(answers);
-        let mut line = Vec::new();
-        let why = loop {
-            line.clear();
-            match lines.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line) {
-                Ok(0) => break "the worker exited".to_owned(),
-                Err(e) => break format!("its answers could not be read: {e}"),
-                Ok(_) if line.len() > MAX_LINE => {
-                    break format!("it wrote an answer line over {MAX_LINE} bytes")
-                }
-                Ok(_) => {}
-            }
-            match parse_answer(&line) {
-                Ok(Parsed::Ready) => {
-                    let _ = ready.send(());
-                }
-                Ok(Parsed::Answer(id, answer)) => {
-                    let waiter = self.waiting.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
-                    match waiter {
-                        Some(waiter) => {
-                            let _ = waiter.send(answer);
-                        }
-                        None => {
-                            eprintln!("bootstrap: the worker answered {id}, which is not waiting; ignored")
-                        }
-                    }
-                }
-                Err(problem) => {
-                    eprintln!("bootstrap: the worker wrote a line that is not an answer ({problem}); ignored")
-                }
-            }
-        };
-        *self.dead.lock().unwrap_or_else(PoisonError::into_inner) = Some(why.clone());
-        let waiting = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(PoisonError::into_inner));
-        for (_, waiter) in waiting {
-            let report = ErrorReport::new(
-                "Runtime.WorkerExited",
-                format!("{why} before answering; it will be started again"),
-            );
-            let _ = waiter.send(Err(report));
-        }
-    }
-}
-
-/// One line from the worker.
-enum Parsed {
-    Ready,
-    Answer(String, Answer),
-}
-
-fn parse_answer(line: &[u8]) -> Result<Parsed, String> {
-    let value: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
-    if value.get("ready").and_then(Value::as_bool) == Some(true) {
-        return Ok(Parsed::Ready);
-    }
-    let id = value.get("requestId").and_then(Value::as_str).ok_or("no requestId")?.to_owned();
-    if let Some(error) = value.get("error") {
-        let error_type = error.get("errorType").and_then(Value::as_str).unwrap_or("Function.Error");
-        let message = error.get("errorMessage").and_then(Value::as_str).unwrap_or_default();
-        return Ok(Parsed::Answer(id, Err(ErrorReport::new(error_type, message))));
-    }
-    if let Some(encoded) = value.get("responseBase64").and_then(Value::as_str) {
-        let body = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|e| format!("bad base64: {e}"))?;
-        return Ok(Parsed::Answer(id, Ok(Response::Buffered(Bytes::from(body)))));
-    }
-    let response = value.get("response").ok_or("neither response, responseBase64 nor error")?;
-    Ok(Parsed::Answer(id, Ok(Response::json(Bytes::from(response.to_string())))))
-}
-
-/// The invocation as one JSON line: the event embedded when it is JSON,
-/// else as base64.
-fn invocation_line(payload: &Bytes, context: &Context) -> String {
-    let deadline_ms = context
-        .deadline
-        .and_then(|d| d.duration_since(UNIX_EPOCH).ok())
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let mut line = json!({
-        "requestId": context.request_id.as_str(),
-        "deadlineMs": deadline_ms,
-        "invokedFunctionArn": context.invoked_function_arn,
-        "traceId": context.trace_id,
-        "clientContext": context.client_context.as_ref().and_then(|c| serde_json::to_value(c).ok()),
-        "identity": context.identity.as_ref().and_then(|i| serde_json::to_value(i).ok()),
-        "tenantId": context.tenant_id,
-    });
-    match serde_json::from_slice::<Value>(payload) {
-        Ok(event) => line["event"] = event,
-        Err(_) => {
-            line["eventBase64"] = Value::String(base64::engine::general_purpose::STANDARD.encode(payload))
-        }
-    }
-    line.to_string()
 }
