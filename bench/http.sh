@@ -23,11 +23,14 @@ cargo build --release --locked --workspace --examples
 [ -x target/bench-tools/bin/lambda-adapter ] ||
     cargo install lambda_web_adapter --version 1.0.0-rc1 --locked --root target/bench-tools
 (cd bench/lambda-http-echo && cargo build --release --target-dir ../../target/bench)
+# The interpreter itself, not a version manager's shim: a shim's start-up
+# varies by tens of milliseconds and would drown the adapters' own.
+python=$(python3 -c 'import sys; print(sys.executable)')
 for writes in two one; do
     one=0; [ "$writes" = one ] && one=1
     echo "## web adapters, the app writing each answer in $writes write(s)"
     target/release/examples/bench_web --requests "$requests" --rounds "$rounds" \
-        --app "env BENCH_APP_ONE_WRITE=$one python3 $PWD/bench/web_app.py" \
+        --app "env BENCH_APP_ONE_WRITE=$one $python $PWD/bench/web_app.py" \
         --bootstrap target/release/bootstrap --adapter target/bench-tools/bin/lambda-adapter
 done
 echo "## HTTP handlers, the same echo"
