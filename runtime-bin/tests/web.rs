@@ -136,10 +136,22 @@ async fn a_streamed_answer_reaches_the_client_with_its_head_and_every_chunk() {
     let request = http::Request::get("/stream").body(Bytes::new()).unwrap();
     let event =
         event_from_request(EventShape::of(HttpSource::FunctionUrl), &request, &SynthContext::default());
-    let InvokeOutcome::Response(raw) = emulator.invoke(event).await.unwrap() else { panic!("streamed") };
+    let InvokeOutcome::Response(raw) = emulator.invoke(event.clone()).await.unwrap() else {
+        panic!("streamed")
+    };
     let separator = raw.windows(8).position(|w| w == [0; 8]).expect("a prelude and its separator");
     assert_eq!(json(&raw.slice(..separator))["statusCode"], 200);
     assert_eq!(&raw[separator + 8..], b"one\ntwo\nthree\n");
+    // A malformed event is a streamed 400 that says why.
+    let mut bad: Value = serde_json::from_slice(&event).unwrap();
+    bad["isBase64Encoded"] = Value::Bool(true);
+    bad["body"] = Value::from("%");
+    let InvokeOutcome::Response(raw) = emulator.invoke(Bytes::from(bad.to_string())).await.unwrap() else {
+        panic!("answered")
+    };
+    let separator = raw.windows(8).position(|w| w == [0; 8]).expect("a prelude and its separator");
+    assert_eq!(json(&raw.slice(..separator))["statusCode"], 400);
+    assert!(String::from_utf8_lossy(&raw[separator + 8..]).contains("not valid base64"));
     emulator.shutdown().await;
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use lambda_sansio::platform::PlatformEvent;
 use lambda_sansio_emulator::{EmulatorConfig, InvokeOutcome};
 use serde_json::Value;
-use web_support::{free_port, python_app, web};
+use web_support::{free_port, output_shows, python_app, web};
 
 use common::invoke;
 
@@ -113,13 +113,16 @@ async fn a_crash_or_a_100_mb_answer_fails_that_invocation_and_the_app_serves_on(
     let port = free_port();
     let emulator = web(&python_app("wsgi_echo.py"), port, &[], EmulatorConfig::default()).await;
     let (error_type, message) = error_of(&invoke(&emulator, &event("/crash")).await);
-    assert_eq!(error_type, "Function.WebAppConnectionLost", "{message}");
+    assert_eq!(error_type, "Function.WebAppExited", "{message}");
+    assert!(message.contains("exit status: 3"), "{message}");
     still_serving(&emulator).await;
     let (error_type, message) = error_of(&invoke(&emulator, &event("/big")).await);
     assert_eq!(error_type, "Function.ResponseSizeTooLarge", "{message}");
     still_serving(&emulator).await;
-    let lines = emulator.output();
-    assert!(lines.iter().any(|l| l.line.contains("the web app had exited")), "the restart is logged");
+    assert!(
+        output_shows(&emulator, |line| line.contains("the web app had exited")).await,
+        "the restart is logged"
+    );
     emulator.shutdown().await;
 }
 
@@ -155,10 +158,14 @@ async fn an_app_that_exits_at_once_or_a_wrong_setting_is_an_init_error_with_its_
     let (error_type, body) = init_failure(&emulator).await;
     assert_eq!(error_type, "Runtime.WebAppFailed");
     assert!(body.contains("exited before it was ready (exit status: 4)"), "{body}");
-    assert!(emulator.output().iter().any(|l| l.line.contains("bootstrap: init failed: the web app exited")));
-    let doubted = emulator.output().into_iter().find(|l| l.line.contains("could not be reported"));
+    assert!(
+        output_shows(&emulator, |line| line.contains("bootstrap: init failed: the web app exited")).await
+    );
+    // Everything the bootstrap wrote, to its last line.
+    let report = emulator.shutdown().await;
+    let doubted = report.output.iter().find(|l| l.line.contains("could not be reported"));
     assert!(doubted.is_none(), "a delivered init error is not called undelivered: {doubted:?}");
-    emulator.shutdown().await;
+    assert!(report.output.iter().any(|l| l.line.contains("no port for me")), "the app's own words are kept");
 
     let wrong = [("AWS_LWA_INVOKE_MODE", "fast")];
     let emulator = web("sleep 10", free_port(), &wrong, EmulatorConfig::default()).await;
@@ -173,10 +180,9 @@ async fn settings_of_the_adapter_this_bootstrap_does_not_read_get_a_warning() {
     let env = [("AWS_LWA_ENABLE_COMPRESSION", "true")];
     let emulator = web(&python_app("hostile_app.py"), port, &env, EmulatorConfig::default()).await;
     still_serving(&emulator).await;
-    let warned = emulator.output().iter().any(|l| {
-        l.line == "bootstrap: warning: AWS_LWA_ENABLE_COMPRESSION is not supported by this bootstrap and has no effect"
-    });
-    assert!(warned, "{:?}", emulator.output());
+    let expected =
+        "bootstrap: warning: AWS_LWA_ENABLE_COMPRESSION is not supported by this bootstrap and has no effect";
+    assert!(output_shows(&emulator, |line| line == expected).await, "{:?}", emulator.output());
     emulator.shutdown().await;
 }
 

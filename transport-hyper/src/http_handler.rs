@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, StatusCode};
+use http::HeaderValue;
 use lambda_sansio::context::{Context, HandlerError};
 use lambda_sansio::http::{stream_prelude, HttpInvocation, PathOptions, STREAM_CONTENT_TYPE};
 use tokio::sync::mpsc;
@@ -40,7 +40,7 @@ where
                 let call = handler(request, context);
                 Box::pin(async move { Ok(Response::json(HttpInvocation::answer(shape, call.await?))) })
             }
-            HttpInvocation::Rejected(answer) => Box::pin(async move { Ok(Response::json(answer)) }),
+            HttpInvocation::Rejected { answer, .. } => Box::pin(async move { Ok(Response::json(answer)) }),
             HttpInvocation::NotHttp(report) | HttpInvocation::Failed(report) => {
                 Box::pin(async move { Err(HandlerError(report)) })
             }
@@ -63,44 +63,39 @@ where
     let handler = Arc::new(handler);
     move |payload: Bytes, context: Context| -> Answer {
         let call = match HttpInvocation::read(&payload, &options) {
-            HttpInvocation::Request(_, request) => Some(handler(request, context)),
-            HttpInvocation::Rejected(_) => None,
+            HttpInvocation::Request(_, request) => handler(request, context),
+            HttpInvocation::Rejected { reason, .. } => {
+                let whole = HttpInvocation::streamed_rejection(&reason);
+                return Box::pin(async move { Ok(streamed(whole, None)) });
+            }
             HttpInvocation::NotHttp(report) | HttpInvocation::Failed(report) => {
                 return Box::pin(async move { Err(HandlerError(report)) })
             }
         };
         Box::pin(async move {
-            let (parts, body) = match call {
-                Some(call) => call.await?.into_parts(),
-                None => rejected(),
-            };
-            Ok(Response::Streamed {
-                content_type: Some(HeaderValue::from_static(STREAM_CONTENT_TYPE)),
-                chunks: prefixed(stream_prelude(&parts), body),
-            })
+            let (parts, body) = call.await?.into_parts();
+            Ok(streamed(stream_prelude(&parts), Some(body)))
         })
     }
 }
 
-/// The stream of a 400 for a malformed Function URL event.
-fn rejected() -> (http::response::Parts, Chunks) {
-    let (sender, chunks) = mpsc::channel(1);
-    let message = Bytes::from_static(b"The request is not a well-formed Function URL event.\n");
-    // A fresh channel with room for one: the send cannot fail.
-    let _ = sender.try_send(Ok(message));
-    let mut response = http::Response::new(());
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    (response.into_parts().0, chunks)
+/// A streamed HTTP answer: `first`, then the chunks of `body`, if any.
+fn streamed(first: Bytes, body: Option<Chunks>) -> Response {
+    Response::Streamed {
+        content_type: Some(HeaderValue::from_static(STREAM_CONTENT_TYPE)),
+        chunks: prefixed(first, body),
+    }
 }
 
 /// `body` with `prelude` in front: a small task moves the chunks over, so
 /// the prelude goes out before the handler's first chunk exists.
-fn prefixed(prelude: Bytes, mut body: Chunks) -> Chunks {
+fn prefixed(prelude: Bytes, body: Option<Chunks>) -> Chunks {
     let (sender, chunks) = mpsc::channel(8);
     tokio::spawn(async move {
         if sender.send(Ok(prelude)).await.is_err() {
             return;
         }
+        let Some(mut body) = body else { return };
         while let Some(chunk) = body.recv().await {
             if sender.send(chunk).await.is_err() {
                 return;

@@ -16,9 +16,16 @@ pub enum HttpInvocation {
     /// and this shape.
     Request(EventShape, Request<Bytes>),
     /// The event names its source but is malformed (a missing field,
-    /// invalid base64): answer this 400 in the source's shape, so the
-    /// client learns its request was bad and the function keeps serving.
-    Rejected(Bytes),
+    /// invalid base64): answer this 400 in the source's shape (or, when
+    /// streaming, [`HttpInvocation::streamed_rejection`] of the reason), so
+    /// the client learns its request was bad and the function keeps
+    /// serving.
+    Rejected {
+        /// The 400 answer, buffered.
+        answer: Bytes,
+        /// What was wrong, as a sentence.
+        reason: String,
+    },
     /// Not an HTTP event (not JSON, or from SQS, SNS, EventBridge, …): a
     /// host that passes such events on does so; an HTTP handler fails the
     /// invocation with this report (`Runtime.InvalidEvent`).
@@ -41,7 +48,10 @@ impl HttpInvocation {
             Err(error) => {
                 let report = ErrorReport::new(INVALID_EVENT_TYPE, format!("{}.", capitalized(&error)));
                 match (shape_of(payload), &error) {
-                    (Some(shape), _) => Self::Rejected(Self::bad_request(shape, &error)),
+                    (Some(shape), _) => Self::Rejected {
+                        answer: Self::bad_request(shape, &error),
+                        reason: capitalized(&error),
+                    },
                     (None, HttpEventError::NotHttp | HttpEventError::NotJson(_)) => Self::NotHttp(report),
                     (None, _) => Self::Failed(report),
                 }
@@ -52,6 +62,18 @@ impl HttpInvocation {
     /// The answer to an event of `shape`: [`response_to_event`].
     pub fn answer(shape: EventShape, response: Response<Bytes>) -> Bytes {
         response_to_event(shape, response)
+    }
+
+    /// A whole streamed 400 answer (prelude, separator, `reason`), for a
+    /// malformed event in `RESPONSE_STREAM` mode.
+    pub fn streamed_rejection(reason: &str) -> Bytes {
+        let mut head = Response::new(());
+        *head.status_mut() = StatusCode::BAD_REQUEST;
+        head.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+        let mut stream = super::stream_prelude(&head.into_parts().0).to_vec();
+        stream.extend_from_slice(reason.as_bytes());
+        stream.push(b'\n');
+        Bytes::from(stream)
     }
 
     /// A 400 answer in `shape` whose body says what was wrong.

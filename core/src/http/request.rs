@@ -97,7 +97,7 @@ pub fn request_from_event(event: &[u8], options: &PathOptions) -> Result<Request
         }
         HttpSource::Alb => alb(parse(value, shape.source)?)?,
     };
-    let path = remove_base_path(&parts.path, options.remove_base_path.as_deref());
+    let path = absolute(remove_base_path(&parts.path, options.remove_base_path.as_deref()));
     let target = if parts.query.is_empty() { path } else { format!("{path}?{}", parts.query) };
     let mut request = Request::builder()
         .method(parts.method)
@@ -209,6 +209,16 @@ fn encoded_query(query: &QueryMap, escape: fn(&str) -> String) -> String {
     let encoded: Vec<String> =
         pairs.iter().map(|(key, value)| format!("{}={}", escape(key), escape(value))).collect();
     encoded.join("&")
+}
+
+/// A path as a request target: it starts with `/` (an event's path that
+/// does not, or is empty, would otherwise read as something else).
+fn absolute(path: String) -> String {
+    if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    }
 }
 
 fn remove_base_path(path: &str, base: Option<&str>) -> String {

@@ -249,4 +249,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("subscription", subscription),
     ("platform_request", platform_request),
     ("sim", sim),
+    #[cfg(feature = "http")]
+    ("http_event", super::fuzz_http::http_event),
 ];

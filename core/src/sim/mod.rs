@@ -20,6 +20,8 @@
 mod config;
 mod faulty;
 pub mod fuzz;
+#[cfg(feature = "http")]
+pub mod fuzz_http;
 mod hosts;
 mod network;
 mod observer;

@@ -133,6 +133,21 @@ impl App {
         }
     }
 
+    /// The app's exit status if it exits within `wait`: a connection the app
+    /// dropped can be seen before its process has ended.
+    pub(crate) fn exited_within(&self, wait: Duration) -> Option<String> {
+        let until = Instant::now() + wait;
+        loop {
+            if let Some(ended) = self.exited() {
+                return Some(ended);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Starts the app again if it has exited, waiting for it to be ready
     /// until `until`; returns how it had ended, or why it cannot start.
     pub(crate) fn revive(&self, until: Instant) -> Result<Option<String>, String> {

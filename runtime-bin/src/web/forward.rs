@@ -22,6 +22,9 @@ use crate::command::MARGIN;
 /// response limit (the answer's JSON envelope must fit too).
 pub(super) const MAX_BUFFERED: usize = 6 * 1024 * 1024;
 
+/// How long a failed exchange waits to see whether the app exited.
+const EXIT_NOTICE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Headers that belong to one connection, not to the request.
 const HOP_BY_HOP: [&str; 6] = ["connection", "keep-alive", "proxy-connection", "te", "upgrade", "trailer"];
 
@@ -37,14 +40,23 @@ impl Web {
         }
         let (shape, request) = match HttpInvocation::read(payload, &self.config.paths) {
             HttpInvocation::Request(shape, request) => (Some(shape), self.to_app(request, context)),
-            HttpInvocation::Rejected(answer) => return Ok(Response::json(answer)),
+            HttpInvocation::Rejected { reason, .. } if self.config.streaming => {
+                let whole = HttpInvocation::streamed_rejection(&reason);
+                let chunks: lambda_sansio_blocking::Chunks = Box::new(std::iter::once(Ok(whole)));
+                let content_type = Some(HeaderValue::from_static(lambda_sansio::http::STREAM_CONTENT_TYPE));
+                return Ok(Response::Streamed { content_type, chunks });
+            }
+            HttpInvocation::Rejected { answer, .. } => return Ok(Response::json(answer)),
             HttpInvocation::NotHttp(_) => (None, self.pass_through(payload.clone(), context)),
             HttpInvocation::Failed(report) => return Err(HandlerError(report)),
         };
         if self.config.streaming && shape.is_some() {
             return stream_answer(&self.authority, &request, until, started);
         }
-        let mut answer = self.exchange(&request, until).map_err(|error| failure(&error, until, started))?;
+        let mut answer = match self.exchange(&request, until) {
+            Ok(answer) => answer,
+            Err(error) => self.after_failure(&request, error, until, started)?,
+        };
         *answer.headers_mut() = end_to_end(std::mem::take(answer.headers_mut()));
         Ok(match shape {
             Some(shape) => Response::json(HttpInvocation::answer(shape, answer)),
@@ -94,6 +106,35 @@ impl Web {
             headers.insert(HeaderName::from_static("x-amzn-lambda-context"), value);
         }
         request
+    }
+
+    /// What a failed exchange comes to. When the app turns out to have
+    /// exited, a request it never got (the connection was refused) goes to
+    /// the app started again; one it may have got fails, saying so.
+    fn after_failure(
+        &self,
+        request: &Request<Bytes>,
+        error: TransportError,
+        until: Instant,
+        started: Instant,
+    ) -> Result<http::Response<Bytes>, HandlerError> {
+        let connection_level = matches!(error.kind, TransportErrorKind::Connect | TransportErrorKind::Reset);
+        // At the deadline the answer is a timeout, with no time to look.
+        let notice = EXIT_NOTICE.min(until.saturating_duration_since(Instant::now()));
+        let looked = (connection_level && !notice.is_zero()).then(|| self.app.exited_within(notice));
+        let Some(ended) = looked.flatten() else {
+            return Err(failure(&error, until, started));
+        };
+        if error.kind != TransportErrorKind::Connect {
+            return Err(HandlerError::new(
+                "Function.WebAppExited",
+                format!("The web app exited ({ended}) before it answered; it will be started again."),
+            ));
+        }
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.app.revive(until).map_err(|cause| HandlerError::new("Runtime.WebAppFailed", cause))?;
+        eprintln!("bootstrap: the web app had exited ({ended}) and was started again");
+        self.exchange(request, until).map_err(|error| failure(&error, until, started))
     }
 
     /// Sends `request` on a pooled connection (a fresh one when none is

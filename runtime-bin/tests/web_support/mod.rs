@@ -76,3 +76,15 @@ pub(crate) async fn send(
 pub(crate) async fn get(front: SocketAddr, target: &str) -> Response<Bytes> {
     send(front, Method::GET, target, &[], b"").await
 }
+
+/// Whether a line of the function's output matching `wanted` shows up
+/// within 5 s (output is read from pipes, a little behind the events).
+pub(crate) async fn output_shows(emulator: &Emulator, wanted: impl Fn(&str) -> bool) -> bool {
+    for _ in 0..250 {
+        if emulator.output().iter().any(|line| wanted(&line.line)) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
