@@ -67,13 +67,14 @@ event's request context) and x-amzn-lambda-context (request id, deadline,
 ARN, trace id); the app's answer becomes the event's answer (binary bodies
 as base64, cookies, multi-value headers). Other events (SQS, SNS,
 EventBridge, ...) are POSTed as they are to the pass-through path and the
-app's answer body is the response. A malformed HTTP event is answered 400;
-an app that does not answer by the deadline, closes the connection, sends
-invalid HTTP or more than 6 MB fails that invocation with a clear error
-(Function.WebApp*, Function.Timeout,
-Function.ResponseSizeTooLarge), and an app
-that exited is started again for the next one. The Lambda Web Adapter's
-settings are read with the same meanings and defaults:
+app's answer body is the response. A malformed HTTP event is answered 400.
+An app that does not answer by the deadline, exits, closes the connection,
+sends invalid HTTP or more than 6 MB fails that invocation with a clear
+error (Function.Timeout, Function.WebAppExited, Function.WebAppConnectionLost,
+Function.WebAppInvalidResponse, Function.WebAppUnreachable,
+Function.ResponseSizeTooLarge); an app that exited is started again for the
+next one. The Lambda Web Adapter's settings are read with the same meanings
+and defaults:
   AWS_LWA_PORT (else PORT, else 8080)        the app's port
   AWS_LWA_READINESS_CHECK_PORT               default: the app's port
   AWS_LWA_READINESS_CHECK_PATH               default: /
