@@ -9,7 +9,7 @@ mod worker_lines;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use lambda_sansio::ErrorReport;
@@ -126,20 +126,32 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
-        "web" => match start_web(&handler, &task_root) {
-            Ok(web) => {
-                let web = Arc::new(web);
-                let stopping = Arc::clone(&web);
-                if let Err(error) = on_sigterm(move || stopping.stop(WORKER_GRACE)) {
-                    eprintln!("bootstrap: warning: SIGTERM will not reach the web app at shutdown: {error}");
+        "web" => {
+            // SIGTERM is asked for first, so its registration with the
+            // Extensions API overlaps the app's start instead of following
+            // it; the hook finds the app once it runs.
+            let app: Arc<OnceLock<Arc<web::Web>>> = Arc::new(OnceLock::new());
+            let stopping = Arc::clone(&app);
+            let hook = move || {
+                if let Some(web) = stopping.get() {
+                    web.stop(WORKER_GRACE);
                 }
-                run(move |payload, context| web.invoke(&payload, context))
+            };
+            if let Err(error) = on_sigterm(hook) {
+                eprintln!("bootstrap: warning: SIGTERM will not reach the web app at shutdown: {error}");
             }
-            Err(cause) => {
-                init_failed(ErrorReport::new("Runtime.WebAppFailed", cause));
-                return ExitCode::FAILURE;
+            match start_web(&handler, &task_root) {
+                Ok(web) => {
+                    let web = Arc::new(web);
+                    let _ = app.set(Arc::clone(&web));
+                    run(move |payload, context| web.invoke(&payload, context))
+                }
+                Err(cause) => {
+                    init_failed(ErrorReport::new("Runtime.WebAppFailed", cause));
+                    return ExitCode::FAILURE;
+                }
             }
-        },
+        }
         other => {
             let cause = format!(
                 "LAMBDA_SANSIO_MODE={other:?} is not a mode: use command, worker or web (see bootstrap --help)"
