@@ -40,6 +40,13 @@ impl Context {
         }
     }
 
+    /// The deadline in epoch milliseconds, as Lambda sent it; `None`
+    /// without a deadline.
+    pub fn deadline_ms(&self) -> Option<u64> {
+        let since = self.deadline?.duration_since(UNIX_EPOCH).ok()?;
+        Some(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    }
+
     /// Time left before the deadline at `now` (zero when past); `None`
     /// without a deadline. Core reads no clock: pass `SystemTime::now()`.
     pub fn remaining_at(&self, now: SystemTime) -> Option<Duration> {
@@ -193,5 +200,6 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_millis(7_500);
         assert_eq!(context.remaining_at(now), Some(Duration::from_millis(2_500)));
         assert_eq!(context.remaining_at(now + Duration::from_secs(9)), Some(Duration::ZERO));
+        assert_eq!(context.deadline_ms(), Some(10_000));
     }
 }

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use lambda_sansio::{ErrorReport, MAX_XRAY_CAUSE_LEN};
@@ -48,10 +48,7 @@ pub(crate) fn invoke(
     context: &Context,
 ) -> Result<Bytes, HandlerError> {
     let started = Instant::now();
-    let deadline_ms = context
-        .deadline
-        .and_then(|d| d.duration_since(UNIX_EPOCH).ok())
-        .map_or_else(String::new, |d| d.as_millis().to_string());
+    let deadline_ms = context.deadline_ms().map_or_else(String::new, |ms| ms.to_string());
     let mut child = Command::new("/bin/sh")
         .arg("-c")
         .arg(handler)

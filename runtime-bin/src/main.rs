@@ -3,6 +3,7 @@
 
 mod answers;
 mod command;
+mod group;
 mod web;
 mod worker;
 mod worker_lines;

@@ -15,16 +15,14 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use lambda_sansio_blocking::{Context, HandlerError, Response};
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use lambda_sansio_blocking::{Context, ContextExt, HandlerError, Response};
 
 use crate::answers::{Answers, Waited};
 use crate::command::MARGIN;
+use crate::group;
 use crate::worker_lines::invocation_line;
 
 /// How long a worker may take to say it is ready, at init.
@@ -126,9 +124,7 @@ impl Worker {
             }
             Arc::clone(&running.answers)
         };
-        let until = context.deadline.map(|deadline| {
-            started + deadline.duration_since(SystemTime::now()).unwrap_or_default().saturating_sub(MARGIN)
-        });
+        let until = context.remaining().map(|left| started + left.saturating_sub(MARGIN));
         match answers.wait(id, until) {
             Waited::Answer(answer) => answer.map_err(HandlerError),
             Waited::TimedOut => {
@@ -158,22 +154,9 @@ impl Worker {
     /// At shutdown: SIGTERM to the worker's process group, up to `grace` for
     /// it to exit, then SIGKILL.
     pub(crate) fn stop(&self, grace: Duration) {
-        let Some(mut running) = self.lock().take() else { return };
-        let Ok(pid) = i32::try_from(running.child.id()) else { return };
-        let group = Pid::from_raw(pid);
-        let _ = killpg(group, Signal::SIGTERM);
-        // The whole group, not just the shell that started the worker: the
-        // worker itself may still be cleaning up after its shell has gone.
-        let until = std::time::Instant::now() + grace;
-        while std::time::Instant::now() < until {
-            let _ = running.child.try_wait();
-            if killpg(group, None).is_err() {
-                break;
-            }
-            thread::sleep(Duration::from_millis(5));
+        if let Some(mut running) = self.lock().take() {
+            group::stop(&mut running.child, grace);
         }
-        // Dropping kills what is left of the group.
-        drop(running);
     }
 }
 
@@ -183,19 +166,15 @@ impl Running {
         self.answers.is_dead() || !matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Kills the worker's process group; the reader then fails whatever
-    /// is in flight.
+    /// Kills the worker's process group (and reaps it); a waiting reader
+    /// then fails whatever is in flight.
     fn kill(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-        let _ = self.child.try_wait();
+        group::kill(&mut self.child);
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         self.kill();
-        let _ = self.child.wait();
     }
 }

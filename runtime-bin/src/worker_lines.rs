@@ -4,7 +4,6 @@
 //! rebuilt), so a large event costs one scan, not a parse and a rewrite.
 
 use std::borrow::Cow;
-use std::time::UNIX_EPOCH;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -94,14 +93,10 @@ struct InvocationLine<'a> {
 /// The invocation as one JSON line (without its end): the event embedded
 /// when it is JSON, else as base64.
 pub(crate) fn invocation_line(payload: &Bytes, context: &Context) -> Vec<u8> {
-    let deadline_ms = context
-        .deadline
-        .and_then(|d| d.duration_since(UNIX_EPOCH).ok())
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let event = embeddable(payload);
     let line = InvocationLine {
         request_id: context.request_id.as_str(),
-        deadline_ms,
+        deadline_ms: context.deadline_ms(),
         invoked_function_arn: context.invoked_function_arn.as_deref(),
         trace_id: context.trace_id.as_deref(),
         client_context: context.client_context.as_ref().and_then(|c| serde_json::to_value(c).ok()),

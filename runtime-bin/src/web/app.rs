@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use lambda_sansio_blocking::http1::{connect, Connection};
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
 
 use super::config::{Readiness, WebConfig};
+use crate::group;
 
 /// How often readiness is checked while waiting: often at first (most apps
 /// are ready within a few hundred milliseconds, and a refused connection
@@ -159,27 +158,16 @@ impl App {
 
     fn kill(&self) {
         if let Some(mut child) = self.lock().take() {
-            if let Ok(pid) = i32::try_from(child.id()) {
-                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-            let _ = child.wait();
+            group::kill(&mut child);
         }
     }
 
     /// At shutdown: SIGTERM to the app's process group, up to `grace` for it
     /// to exit, then SIGKILL.
     pub(crate) fn stop(&self, grace: Duration) {
-        let Some(pid) = self.lock().as_ref().and_then(|child| i32::try_from(child.id()).ok()) else { return };
-        let group = Pid::from_raw(pid);
-        let _ = killpg(group, Signal::SIGTERM);
-        let until = Instant::now() + grace;
-        while Instant::now() < until && killpg(group, None).is_ok() {
-            if let Some(child) = self.lock().as_mut() {
-                let _ = child.try_wait();
-            }
-            thread::sleep(Duration::from_millis(5));
+        if let Some(mut child) = self.lock().take() {
+            group::stop(&mut child, grace);
         }
-        self.kill();
     }
 }
 

@@ -2,7 +2,7 @@
 //! a kept-alive local connection, and the app's answer as the source's.
 
 use std::sync::PoisonError;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{HeaderName, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
@@ -10,7 +10,7 @@ use http::{HeaderValue, Method, Request};
 use lambda_sansio::http::{HttpInvocation, RequestContext};
 use lambda_sansio::{TransportError, TransportErrorKind};
 use lambda_sansio_blocking::http1::Connection;
-use lambda_sansio_blocking::{Context, HandlerError, Response};
+use lambda_sansio_blocking::{Context, ContextExt, HandlerError, Response};
 use serde_json::json;
 
 use super::end_to_end;
@@ -168,9 +168,7 @@ impl Web {
 /// When the app's answer must be in: the deadline minus the margin that
 /// leaves time to report a timeout.
 pub(super) fn deadline(context: &Context) -> Instant {
-    let left = context.deadline.map_or(std::time::Duration::from_secs(900), |deadline| {
-        deadline.duration_since(SystemTime::now()).unwrap_or_default()
-    });
+    let left = context.remaining().unwrap_or(std::time::Duration::from_secs(900));
     Instant::now() + left.saturating_sub(MARGIN)
 }
 
@@ -207,13 +205,9 @@ pub(super) fn timed_out(started: Instant) -> HandlerError {
 
 /// The adapter's `x-amzn-lambda-context`: the invocation's context as JSON.
 fn lambda_context(context: &Context) -> String {
-    let deadline_ms = context
-        .deadline
-        .and_then(|deadline| deadline.duration_since(UNIX_EPOCH).ok())
-        .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
     json!({
         "request_id": context.request_id.as_str(),
-        "deadline": deadline_ms,
+        "deadline": context.deadline_ms(),
         "invoked_function_arn": context.invoked_function_arn,
         "xray_trace_id": context.trace_id,
         "client_context": context.client_context.as_ref().and_then(|c| serde_json::to_value(c).ok()),
