@@ -16,6 +16,8 @@
 //! - [`telemetry`]: subscriptions and the batches delivered to a listener.
 //! - [`runtime::requests`], [`extension::requests`]: the raw request builders,
 //!   for hosts that want the wire format without a machine.
+//! - `http1` (feature `http1`): an incremental HTTP/1.1 codec, for hosts that
+//!   move bytes themselves; both transports speak through it.
 //!
 //! # The run loop
 //!
@@ -108,6 +110,8 @@ pub mod forward;
 pub mod headers;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http1")]
+pub mod http1;
 mod ids;
 #[cfg(feature = "tracing")]
 pub mod logging;

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| lambda_sansio_blocking::http1::fuzz::request_decoder(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lambda_sansio::http1::fuzz::request_decoder(data));

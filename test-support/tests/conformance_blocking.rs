@@ -44,7 +44,6 @@ fn extension(
 
 impl Driver for Blocking {
     const EXAMPLES: &'static str = "blocking";
-    const KEEPS_UNPARSABLE_HEADS: bool = true;
 
     fn start_runtime(config: RuntimeConfig, handler: Handler) -> JoinHandle<Result<(), String>> {
         std::thread::spawn(move || {

@@ -45,7 +45,6 @@ fn extension(
 
 impl Driver for Hyper {
     const EXAMPLES: &'static str = "hyper";
-    const KEEPS_UNPARSABLE_HEADS: bool = false;
 
     fn start_runtime(config: RuntimeConfig, handler: Handler) -> JoinHandle<Result<(), String>> {
         std::thread::spawn(move || {

@@ -1,182 +1,214 @@
-//! One keep-alive HTTP/1.1 client connection per slot, reopened on failure.
+//! One keep-alive HTTP/1.1 client connection per slot, reopened on failure:
+//! core's sans-IO codec over a tokio `TcpStream`, run in the caller's task.
+//!
+//! An exchange is one write (head and body together up to 16 KiB) and then
+//! reads until the answer is whole: on a quiet connection, a send, one wait
+//! and a receive. There is no connection task to hand the answer over, so
+//! a classic-mode invocation wakes nothing but the task that waits for it.
+//!
+//! Guarantees, as in the blocking transport: reads never time out (long
+//! polls); at most the body limit of an answer is held (a larger one fails
+//! with [`TransportErrorKind::BodyTooLarge`], refused from its declared
+//! length without waiting for the body); an answer the server sends before
+//! it has read the whole request (an early `413` with `Connection: close`)
+//! is read and returned even when writing the rest failed; a partly read
+//! answer is acknowledged at once (Linux `TCP_QUICKACK`), so a server that
+//! writes head and body in separate segments with Nagle's algorithm on does
+//! not wait for the delayed-ACK timer.
 
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Body, Frame};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Request, Response};
 use lambda_sansio::context::HandlerError;
+use lambda_sansio::http1::{
+    wants_close, write_chunk, write_head, write_last_chunk, DecodeError, Limits, ResponseDecoder,
+};
 use lambda_sansio::runtime::stream_error_trailers;
 use lambda_sansio::{TransportError, TransportErrorKind};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-use crate::client_io::ClientIo;
 use tokio::sync::mpsc;
 
 /// Largest answer body read: an event is at most 6 MiB + 100 bytes.
 pub const MAX_EVENT: usize = 6 * 1024 * 1024 + 4096;
-/// Most headers in an answer: as many as the blocking transport reads, more
-/// than hyper's default of 100.
-const MAX_HEADERS: usize = 128;
-/// Largest answer head read, as in the blocking transport.
-const MAX_HEAD: usize = 512 * 1024;
-
-/// A connection to `authority`, opened on first use and after a failure.
-/// Reads never time out (long polls); bodies are bounded by `max_body`.
-pub(crate) struct Client {
-    authority: String,
-    max_body: usize,
-    sender: Option<SendRequest<BoxBody<Bytes, Infallible>>>,
-}
+/// Request bodies up to this size go out in one write with the head.
+const COALESCE: usize = 16 * 1024;
+/// Room made in the read buffer before each read.
+const READ_SIZE: usize = 64 * 1024;
 
 /// The chunks of a streamed response; an `Err` ends the body with the error
 /// trailers.
 pub type Chunks = mpsc::Receiver<Result<Bytes, HandlerError>>;
 
-/// A request body made of `Chunks`.
-struct ChunkBody {
-    chunks: Chunks,
-    done: bool,
-}
-
-impl Body for ChunkBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
-        match self.chunks.poll_recv(cx) {
-            Poll::Ready(Some(Ok(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
-            Poll::Ready(Some(Err(HandlerError(report)))) => {
-                self.done = true;
-                Poll::Ready(Some(Ok(Frame::trailers(stream_error_trailers(&report)))))
-            }
-            Poll::Ready(None) => {
-                self.done = true;
-                Poll::Ready(None)
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
+/// A connection to `authority`, opened on first use and after a failure.
+pub(crate) struct Client {
+    authority: String,
+    limits: Limits,
+    stream: Option<TcpStream>,
+    buffer: BytesMut,
+    out: Vec<u8>,
 }
 
 fn error(kind: TransportErrorKind, detail: impl std::fmt::Display) -> TransportError {
     TransportError::new(kind, detail.to_string())
 }
 
-/// Sends `request` in origin form (`GET /path HTTP/1.1` with a `Host`
-/// header), as every other client does; the absolute form is for proxies.
-pub(crate) fn to_origin_form<B>(request: &mut Request<B>) {
-    let origin = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    if let Ok(uri) = origin.parse() {
-        *request.uri_mut() = uri;
-    }
-}
-
-/// An answer's head as HTTP/1 text, for the machine to read ids from when
-/// the body cannot be read.
-fn head_text(parts: &http::response::Parts) -> Bytes {
-    let mut text = format!("HTTP/1.1 {}\r\n", parts.status.as_u16()).into_bytes();
-    for (name, value) in &parts.headers {
-        text.extend_from_slice(name.as_str().as_bytes());
-        text.extend_from_slice(b": ");
-        text.extend_from_slice(value.as_bytes());
-        text.extend_from_slice(b"\r\n");
-    }
-    text.extend_from_slice(b"\r\n");
-    Bytes::from(text)
+fn reset(detail: impl std::fmt::Display) -> TransportError {
+    error(TransportErrorKind::Reset, detail)
 }
 
 impl Client {
-    /// A client for `authority` (`host:port`).
+    /// A client for `authority` (`host:port`); answer bodies over
+    /// `max_body` bytes are refused.
     pub(crate) fn new(authority: impl Into<String>, max_body: usize) -> Self {
-        Self { authority: authority.into(), max_body, sender: None }
-    }
-
-    async fn connect(&mut self) -> Result<&mut SendRequest<BoxBody<Bytes, Infallible>>, TransportError> {
-        let reusable = self.sender.as_ref().is_some_and(|s| !s.is_closed());
-        if !reusable {
-            let stream = TcpStream::connect(&self.authority)
-                .await
-                .map_err(|e| error(TransportErrorKind::Connect, format_args!("{}: {e}", self.authority)))?;
-            stream.set_nodelay(true).map_err(|e| error(TransportErrorKind::Connect, e))?;
-            let (sender, connection) = hyper::client::conn::http1::Builder::new()
-                .max_headers(MAX_HEADERS)
-                .max_buf_size(MAX_HEAD)
-                .handshake(TokioIo::new(ClientIo::new(stream)))
-                .await
-                .map_err(|e| error(TransportErrorKind::Connect, e))?;
-            tokio::spawn(connection);
-            self.sender = Some(sender);
+        Self {
+            authority: authority.into(),
+            limits: Limits::with_max_body(max_body),
+            stream: None,
+            buffer: BytesMut::new(),
+            out: Vec::new(),
         }
-        self.sender.as_mut().ok_or_else(|| error(TransportErrorKind::Connect, "no connection"))
     }
 
     /// Sends `request` and reads the whole, bounded answer.
     pub(crate) async fn send(&mut self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
-        self.send_body(request.map(|body| Full::new(body).boxed())).await
+        let result = self.exchange(&request, None).await;
+        self.finish(&request, result)
     }
 
-    /// Sends the head of `request` with a chunked body made of `chunks`.
+    /// Sends the head of `request` with a chunked body made of `chunks`
+    /// (sent as each arrives), then reads the whole answer.
     pub(crate) async fn send_streaming(
         &mut self,
         request: Request<Bytes>,
         chunks: Chunks,
     ) -> Result<Response<Bytes>, TransportError> {
-        self.send_body(request.map(|_| ChunkBody { chunks, done: false }.boxed())).await
+        let result = self.exchange(&request, Some(chunks)).await;
+        self.finish(&request, result)
     }
 
-    async fn send_body(
+    /// Keeps the connection only when both sides allow another exchange.
+    fn finish(
         &mut self,
-        request: Request<BoxBody<Bytes, Infallible>>,
+        request: &Request<Bytes>,
+        result: Result<(Response<Bytes>, bool), TransportError>,
     ) -> Result<Response<Bytes>, TransportError> {
-        let result = self.exchange(request).await;
-        if result.is_err() {
-            self.sender = None;
+        match result {
+            Ok((response, reusable)) => {
+                if !reusable || wants_close(request.headers()) || wants_close(response.headers()) {
+                    self.stream = None;
+                }
+                Ok(response)
+            }
+            Err(e) => {
+                self.stream = None;
+                Err(e)
+            }
         }
-        result
+    }
+
+    async fn connect(&mut self) -> Result<(), TransportError> {
+        if self.stream.is_none() {
+            let stream = TcpStream::connect(&self.authority)
+                .await
+                .map_err(|e| error(TransportErrorKind::Connect, format_args!("{}: {e}", self.authority)))?;
+            stream.set_nodelay(true).map_err(|e| error(TransportErrorKind::Connect, e))?;
+            self.buffer.clear();
+            self.stream = Some(stream);
+        }
+        Ok(())
     }
 
     async fn exchange(
         &mut self,
-        mut request: Request<BoxBody<Bytes, Infallible>>,
-    ) -> Result<Response<Bytes>, TransportError> {
-        let max_body = self.max_body;
-        to_origin_form(&mut request);
-        let sender = self.connect().await?;
-        sender.ready().await.map_err(|e| error(TransportErrorKind::Reset, e))?;
-        // A parse error leaves no head to read ids from: hyper does not keep it.
-        let response = sender.send_request(request).await.map_err(|e| {
-            let kind =
-                if e.is_parse() { TransportErrorKind::MalformedResponse } else { TransportErrorKind::Reset };
-            error(kind, e)
-        })?;
-        let (parts, body) = response.into_parts();
-        let too_large = || {
-            error(TransportErrorKind::BodyTooLarge, format_args!("the body is longer than {max_body} bytes"))
-                .with_head(head_text(&parts))
-        };
-        // Refused from the declared length, without waiting for a body that
-        // may never come.
-        if body.size_hint().exact().is_some_and(|declared| declared > max_body as u64) {
-            return Err(too_large());
+        request: &Request<Bytes>,
+        chunks: Option<Chunks>,
+    ) -> Result<(Response<Bytes>, bool), TransportError> {
+        self.connect().await?;
+        let Some(stream) = self.stream.as_mut() else { return Err(reset("no connection")) };
+        let written = write_request(stream, &mut self.out, request, chunks).await;
+        let mut decoder = ResponseDecoder::new(self.limits);
+        let answer = read_answer(stream, &mut self.buffer, &mut decoder).await;
+        match (written, answer) {
+            (Ok(()), answer) => answer.map_err(TransportError::from),
+            // The server answered before reading everything (an early 413)
+            // and closed: that answer is the outcome, not the broken write.
+            (Err(_), Ok((response, _))) => Ok((response, false)),
+            (Err(write_error), Err(_)) => Err(write_error),
         }
-        let body = match Limited::new(body, max_body).collect().await {
-            Ok(body) => body,
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-            Err(e) => return Err(error(TransportErrorKind::Reset, e)),
-        };
-        Ok(Response::from_parts(parts, body.to_bytes()))
     }
 }
+
+/// Writes the head and the body (buffered, or the chunks as they arrive).
+async fn write_request(
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    request: &Request<Bytes>,
+    chunks: Option<Chunks>,
+) -> Result<(), TransportError> {
+    out.clear();
+    write_head(out, request, chunks.is_some());
+    match chunks {
+        None if request.body().len() <= COALESCE => {
+            out.extend_from_slice(request.body());
+            stream.write_all(out).await.map_err(reset)
+        }
+        None => {
+            stream.write_all(out).await.map_err(reset)?;
+            stream.write_all(request.body()).await.map_err(reset)
+        }
+        Some(mut chunks) => {
+            stream.write_all(out).await.map_err(reset)?;
+            let mut trailers = HeaderMap::new();
+            while let Some(chunk) = chunks.recv().await {
+                match chunk {
+                    Ok(data) => {
+                        out.clear();
+                        write_chunk(out, &data);
+                        stream.write_all(out).await.map_err(reset)?;
+                    }
+                    Err(HandlerError(report)) => {
+                        trailers = stream_error_trailers(&report);
+                        break;
+                    }
+                }
+            }
+            out.clear();
+            write_last_chunk(out, &trailers);
+            stream.write_all(out).await.map_err(reset)
+        }
+    }
+}
+
+/// Reads until `decoder` has a whole answer; `true` with it when the
+/// connection can carry another exchange.
+async fn read_answer(
+    stream: &mut TcpStream,
+    buffer: &mut BytesMut,
+    decoder: &mut ResponseDecoder,
+) -> Result<(Response<Bytes>, bool), DecodeError> {
+    loop {
+        if let Some(decoded) = decoder.decode(buffer)? {
+            return Ok((decoded.response, decoded.reusable));
+        }
+        if decoder.is_mid_answer() {
+            acknowledge_now(stream);
+        }
+        buffer.reserve(READ_SIZE);
+        let read = stream.read_buf(buffer).await.map_err(|e| DecodeError::reset(e.to_string()))?;
+        if read == 0 {
+            return match decoder.decode_eof(buffer)? {
+                Some(decoded) => Ok((decoded.response, decoded.reusable)),
+                None => Err(DecodeError::reset("the connection closed before an answer")),
+            };
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn acknowledge_now(stream: &TcpStream) {
+    // Best effort: without it the exchange is slower, not wrong.
+    let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn acknowledge_now(_: &TcpStream) {}

@@ -6,7 +6,6 @@
 mod client;
 #[cfg(test)]
 mod client_bounds;
-mod client_io;
 mod context_ext;
 mod extension;
 #[cfg(feature = "http")]

@@ -251,4 +251,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("sim", sim),
     #[cfg(feature = "http")]
     ("http_event", super::fuzz_http::http_event),
+    #[cfg(feature = "http1")]
+    ("http1_response", crate::http1::fuzz::response_decoder),
+    #[cfg(feature = "http1")]
+    ("http1_request", crate::http1::fuzz::request_decoder),
 ];

@@ -35,6 +35,20 @@ pub use modes::{
     oversized_answers_end_their_invocation, retries_in_concurrent_mode_are_sent,
 };
 
+/// How long a driver expected to stop may take before the scenario fails.
+const STOP_BUDGET: Duration = Duration::from_secs(60);
+
+/// The result of a driver expected to stop; fails the scenario (instead of
+/// hanging the suite) when it is still running after [`STOP_BUDGET`].
+pub(crate) async fn stopped(driver: JoinHandle<Result<(), String>>) -> Result<(), String> {
+    let waited = tokio::time::timeout(STOP_BUDGET, tokio::task::spawn_blocking(move || driver.join()));
+    match waited.await {
+        Ok(Ok(Ok(result))) => result,
+        Ok(Ok(Err(_))) | Ok(Err(_)) => panic!("the driver's thread panicked"),
+        Err(_) => panic!("the driver was expected to stop and still runs after {STOP_BUDGET:?}"),
+    }
+}
+
 /// A handler as scenarios write it; drivers adapt it to their own API.
 pub type Handler = Arc<dyn Fn(Bytes, &Context) -> Result<Bytes, HandlerError> + Send + Sync>;
 
@@ -43,10 +57,6 @@ pub trait Driver {
     /// The prefix of this transport's example binaries (`<prefix>_echo`,
     /// `<prefix>_graceful`).
     const EXAMPLES: &'static str;
-    /// Whether the transport keeps the head of an answer it cannot parse
-    /// (too many headers, obsolete folding), so an invocation's id can be
-    /// read from it; hyper does not.
-    const KEEPS_UNPARSABLE_HEADS: bool;
 
     /// Starts the runtime driver on its own thread; the handle yields its
     /// result (an error as text) when it stops.
@@ -220,7 +230,7 @@ pub async fn a_500_on_next_stops_the_runtime<D: Driver>() {
     let faults = vec![FaultRule { nth: 1, fault: Fault::Status(500) }];
     let emulator = emulator(EmulatorConfig { faults, ..EmulatorConfig::default() }).await;
     let runtime = D::start_runtime(config_for(&emulator, Mode::Classic), echo());
-    let result = tokio::task::spawn_blocking(move || runtime.join().unwrap()).await.unwrap();
+    let result = stopped(runtime).await;
     let error = result.unwrap_err();
     assert!(error.contains("500"), "{error}");
 }
@@ -234,7 +244,7 @@ pub async fn a_403_on_an_answer_stops_the_runtime<D: Driver>() {
     let runtime = D::start_runtime(config_for(&emulator, Mode::Classic), echo());
     let invoker = Arc::clone(&emulator);
     let outcome = tokio::spawn(async move { invoke(&invoker, "1").await });
-    let result = tokio::task::spawn_blocking(move || runtime.join().unwrap()).await.unwrap();
+    let result = stopped(runtime).await;
     assert!(result.unwrap_err().contains("403"));
     // The platform never got the answer: the invocation ends by its timeout.
     assert_eq!(outcome.await.unwrap(), InvokeOutcome::TimedOut);
@@ -289,7 +299,7 @@ pub async fn an_extension_gets_invokes_telemetry_and_shutdown<D: Driver>() {
     assert_eq!(invoke(&emulator, "1").await, response("1"));
     assert_eq!(invoke(&emulator, "2").await, response("2"));
     emulator.shutdown().await;
-    let result = tokio::task::spawn_blocking(move || extension.join().unwrap()).await.unwrap();
+    let result = stopped(extension).await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(*log.lock().unwrap(), vec!["invoke 36", "invoke 36", "shutdown spindown"]);
     let records = records.lock().unwrap();

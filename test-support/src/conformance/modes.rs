@@ -67,7 +67,7 @@ pub async fn managed_instances_extensions_get_shutdown_and_telemetry<D: Driver>(
     D::start_runtime(config_for(&emulator, mode), echo());
     assert_eq!(invoke(&emulator, "1").await, response("1"));
     emulator.shutdown().await;
-    let result = tokio::task::spawn_blocking(move || extension.join().unwrap()).await.unwrap();
+    let result = super::stopped(extension).await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(*log.lock().unwrap(), vec!["shutdown spindown"], "no INVOKE under Managed Instances");
     assert!(!records.lock().unwrap().is_empty(), "telemetry arrived");

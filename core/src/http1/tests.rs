@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crate::TransportErrorKind;
 use bytes::BytesMut;
-use lambda_sansio::TransportErrorKind;
 
 use super::{DecodeError, Decoded, Limits, RequestDecoder, ResponseDecoder, MAX_HEADERS};
 

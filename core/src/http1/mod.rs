@@ -1,7 +1,8 @@
-//! HTTP/1.1 for the blocking transport, as a building block: an incremental,
-//! sans-IO codec ([`ResponseDecoder`] for a client, [`RequestDecoder`] for
-//! a server) that is fed bytes in any segmentation and holds bounded
-//! memory, and a blocking keep-alive client [`Connection`] over it.
+//! HTTP/1.1 as a building block for drivers: an incremental, sans-IO codec
+//! ([`ResponseDecoder`] for a client, [`RequestDecoder`] for a server) that
+//! is fed bytes in any segmentation and holds bounded memory, and the
+//! encoders for what a client sends ([`write_head`], [`write_chunk`],
+//! [`write_last_chunk`]). Both transports' clients are loops over it.
 //!
 //! The decoders follow httparse's pattern: `Ok(None)` means "feed me more",
 //! never an error. What they accept: heads up to [`MAX_HEAD`] bytes and
@@ -12,7 +13,7 @@
 //! line folding, bare CRs, conflicting lengths.
 
 mod body;
-mod connection;
+mod encode;
 #[doc(hidden)]
 pub mod fuzz;
 mod head;
@@ -22,9 +23,10 @@ mod response;
 mod tests;
 
 use bytes::Bytes;
-use lambda_sansio::{TransportError, TransportErrorKind};
 
-pub use connection::{connect, write_head, Connection};
+use crate::{TransportError, TransportErrorKind};
+
+pub use encode::{wants_close, write_chunk, write_head, write_last_chunk};
 pub use head::{MAX_HEAD, MAX_HEADERS};
 pub use request::RequestDecoder;
 pub use response::{Decoded, ResponseDecoder};
@@ -71,7 +73,8 @@ impl DecodeError {
         }
     }
 
-    pub(crate) fn reset(detail: impl Into<String>) -> Self {
+    /// The connection ended or failed in the middle of a message.
+    pub fn reset(detail: impl Into<String>) -> Self {
         Self { kind: TransportErrorKind::Reset, detail: detail.into(), head: None }
     }
 

@@ -1,17 +1,19 @@
-//! A blocking HTTP/1.1 client connection over `std::net`: keep-alive,
-//! `TCP_NODELAY`, `Content-Length` and chunked bodies, chunked request
-//! bodies with trailers, bounded answers read by [`ResponseDecoder`], and no
-//! read timeout.
+//! HTTP/1.1 for the blocking transport, as a building block: core's
+//! sans-IO codec (re-exported here) and a blocking keep-alive client
+//! [`Connection`] over `std::net` with it: `TCP_NODELAY`, `Content-Length`
+//! and chunked bodies, chunked request bodies with trailers, bounded answers
+//! read by [`ResponseDecoder`], and no read timeout unless asked.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, Request, Response};
+pub use lambda_sansio::http1::{
+    wants_close, write_chunk, write_head, write_last_chunk, DecodeError, Decoded, Limits, RequestDecoder,
+    ResponseDecoder, MAX_HEAD, MAX_HEADERS,
+};
 use lambda_sansio::{TransportError, TransportErrorKind};
-
-use super::{DecodeError, Limits, ResponseDecoder};
 
 /// Request bodies up to this size go out in one write with the head.
 const COALESCE: usize = 16 * 1024;
@@ -173,10 +175,6 @@ impl Connection {
     }
 }
 
-fn wants_close(headers: &HeaderMap) -> bool {
-    headers.get(CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"))
-}
-
 /// Writes the head and the body (buffered, or `chunks`).
 fn write_request(
     stream: &mut TcpStream,
@@ -245,46 +243,18 @@ fn acknowledge_now(stream: &TcpStream) {
 #[cfg(not(target_os = "linux"))]
 fn acknowledge_now(_: &TcpStream) {}
 
-/// Appends the head of `request` to `out`: its request line in origin form,
-/// its headers, and `content-length` for a buffered body (else
-/// `transfer-encoding: chunked`).
-pub fn write_head(out: &mut Vec<u8>, request: &Request<Bytes>, chunked: bool) {
-    let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    out.extend_from_slice(request.method().as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in request.headers() {
-        if name == CONTENT_LENGTH || (name == TRANSFER_ENCODING && !chunked) {
-            continue;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if chunked {
-        if !request.headers().contains_key(TRANSFER_ENCODING) {
-            out.extend_from_slice(b"transfer-encoding: chunked\r\n");
-        }
-    } else {
-        out.extend_from_slice(format!("content-length: {}\r\n", request.body().len()).as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
 fn write_chunks(
     writer: &mut TcpStream,
     chunks: &mut dyn Iterator<Item = Result<Bytes, HeaderMap>>,
 ) -> Result<(), TransportError> {
     let mut trailers = HeaderMap::new();
+    let mut out = Vec::new();
     for chunk in chunks {
         match chunk {
-            Ok(data) if data.is_empty() => {}
             Ok(data) => {
-                writer.write_all(format!("{:x}\r\n", data.len()).as_bytes()).map_err(reset)?;
-                writer.write_all(&data).map_err(reset)?;
-                writer.write_all(b"\r\n").map_err(reset)?;
+                out.clear();
+                write_chunk(&mut out, &data);
+                writer.write_all(&out).map_err(reset)?;
             }
             Err(failure) => {
                 trailers = failure;
@@ -292,13 +262,7 @@ fn write_chunks(
             }
         }
     }
-    let mut end = b"0\r\n".to_vec();
-    for (name, value) in &trailers {
-        end.extend_from_slice(name.as_str().as_bytes());
-        end.extend_from_slice(b": ");
-        end.extend_from_slice(value.as_bytes());
-        end.extend_from_slice(b"\r\n");
-    }
-    end.extend_from_slice(b"\r\n");
-    writer.write_all(&end).map_err(reset)
+    out.clear();
+    write_last_chunk(&mut out, &trailers);
+    writer.write_all(&out).map_err(reset)
 }

@@ -1,13 +1,13 @@
 //! Fuzz entry points over the decoders, shared by the cargo-fuzz targets
-//! (nightly) and the corpus replay test (stable). Each panics only when an
+//! (nightly) and the corpus replay test (stable, through `sim::fuzz::TARGETS`). Each panics only when an
 //! invariant breaks: a decoder panics, holds more than its limits, or gives
 //! a different outcome for the same bytes fed in other pieces.
 //!
 //! Input: the first byte picks the piece size (1 to 64), the rest is what
 //! the peer sends.
 
+use crate::TransportErrorKind;
 use bytes::BytesMut;
-use lambda_sansio::TransportErrorKind;
 
 use super::{Limits, RequestDecoder, ResponseDecoder};
 
@@ -17,9 +17,6 @@ const LIMITS: Limits = Limits { max_head: 2048, max_body: 4096 };
 /// One decoded message: status (0 for a request), headers, then the body
 /// (for a request, the target followed by the body).
 type Message = (u16, Vec<(String, Vec<u8>)>, Vec<u8>);
-
-/// A fuzz entry point.
-pub type Target = fn(&[u8]);
 
 /// What decoding a byte stream gave: the messages in order, then how it
 /// ended (`None`: cleanly, at a message boundary).
@@ -115,7 +112,3 @@ fn decode_requests(bytes: &[u8], step: usize) -> Outcome {
     }
     outcome
 }
-
-/// The targets by name, for the corpus replay.
-pub const TARGETS: &[(&str, Target)] =
-    &[("http1_response", response_decoder), ("http1_request", request_decoder)];
