@@ -20,20 +20,8 @@ use lambda_sansio::platform::telemetry as records;
 use super::events::EventLog;
 
 use super::ids::IdSource;
+use super::outcome::InvokeOutcome;
 use super::telemetry::{self, Delivery, Record};
-
-/// What an invoke returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InvokeOutcome {
-    /// The function's response.
-    Response(Bytes),
-    /// The function's error report: `(errorType, body)`.
-    Error(String, Bytes),
-    /// The function did not answer before its timeout.
-    TimedOut,
-    /// The environment shut down or its runtime died first.
-    Aborted(String),
-}
 
 /// Where a line of output came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

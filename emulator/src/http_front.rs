@@ -19,7 +19,7 @@ use lambda_sansio::http::{
 };
 use tokio::net::TcpListener;
 
-use super::actor::InvokeOutcome;
+use super::outcome::InvokeOutcome;
 use super::{io, Emulator, EmulatorError, Invoker};
 
 /// Largest request body the front door takes: what fits a 6 MB event.

@@ -29,6 +29,7 @@ mod freeze;
 mod http_front;
 mod ids;
 pub mod load;
+mod outcome;
 mod output;
 mod process;
 mod server;
@@ -49,9 +50,9 @@ use lambda_sansio::runtime::Mode;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-pub use actor::InvokeOutcome;
 pub use events::{Events, RecvError, TryRecvError, HISTORY, HISTORY_BYTES};
 pub use faults::{Fault, FaultRule};
+pub use outcome::InvokeOutcome;
 pub use output::{OutputLine, KEPT_LINES};
 pub use server::INVOKE_PATH;
 

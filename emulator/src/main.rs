@@ -267,7 +267,7 @@ async fn main() -> ExitCode {
             Ok(InvokeOutcome::Response(body)) => println!("{}", String::from_utf8_lossy(&body)),
             Ok(outcome) => {
                 failed = true;
-                println!("{}", describe(&outcome));
+                println!("{outcome}");
             }
             Err(error) => {
                 failed = true;
@@ -319,22 +319,6 @@ async fn load_run(emulator: &Emulator, plan: &LoadPlan) -> load::LoadSummary {
     let summary = load::run(emulator, plan, |done, _| bar.set_position(done)).await;
     bar.finish_and_clear();
     summary
-}
-
-/// An invocation that did not succeed, as a sentence.
-fn describe(outcome: &InvokeOutcome) -> String {
-    match outcome {
-        InvokeOutcome::Response(_) => "the invocation succeeded".into(),
-        InvokeOutcome::Error(error_type, body) => {
-            let message = serde_json::from_slice::<serde_json::Value>(body)
-                .ok()
-                .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_owned))
-                .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
-            format!("the invocation failed with {error_type}: {message}")
-        }
-        InvokeOutcome::TimedOut => "the invocation timed out".into(),
-        InvokeOutcome::Aborted(reason) => format!("the invocation was aborted: {reason}"),
-    }
 }
 
 /// One line per process: how it ended.

@@ -21,8 +21,9 @@ use lambda_sansio::platform::{body_read_limit, ConnId, UnreadableBody};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use super::actor::{Command, InvokeOutcome};
+use super::actor::Command;
 use super::faults::{Fault, FaultRule};
+use super::outcome::InvokeOutcome;
 
 /// The invoke endpoint of AWS's Runtime Interface Emulator.
 pub const INVOKE_PATH: &str = "/2015-03-31/functions/function/invocations";

@@ -26,10 +26,12 @@
 #![allow(clippy::print_stdout)]
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_test_support::bench_cli::{finish, value, Asked};
 use lambda_sansio_test_support::usage::{cpu_ns, median, peak_kib};
 
 struct Sample {
@@ -95,21 +97,21 @@ async fn measure(
         ..Default::default()
     };
     let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
-    let pid = emulator.runtime_pid().ok_or("no pid")?;
+    let pid = emulator.runtime_pid().ok_or("the function's process id is unknown")?;
     // Warm up, and wait for the first next.
     for _ in 0..20 {
         match emulator.invoke(payload.clone()).await.map_err(|e| e.to_string())? {
             InvokeOutcome::Response(_) => {}
-            other => return Err(format!("{other:?}")),
+            other => return Err(format!("{}: {other}", path.display())),
         }
     }
-    let startup = emulator.time_to_first_next().ok_or("no first next")?;
+    let startup = emulator.time_to_first_next().ok_or("the function never asked for an invocation")?;
     let cpu_before = cpu_ns(pid);
     let started = Instant::now();
     for _ in 0..invocations {
         match emulator.invoke(payload.clone()).await.map_err(|e| e.to_string())? {
             InvokeOutcome::Response(_) => {}
-            other => return Err(format!("{other:?}")),
+            other => return Err(format!("{}: {other}", path.display())),
         }
     }
     let elapsed = started.elapsed();
@@ -124,8 +126,33 @@ async fn measure(
     })
 }
 
+/// The size of the binary at `path`; `None` for a script (a wrapper that
+/// starts something else, whose own size says nothing) or a missing file.
+fn binary_kib(path: &std::path::Path) -> Option<f64> {
+    let bytes = std::fs::read(path).ok()?;
+    (!bytes.starts_with(b"#!")).then(|| bytes.len() as f64 / 1024.0)
+}
+
+const USAGE: &str = "\
+usage: bench_e2e [--invocations N] [--rounds R] [--split] [--event FILE] NAME=PATH...
+
+Drives each function (NAME=PATH, the first one the baseline) through the
+emulator, rounds interleaved, and prints a table of medians: invocations per
+second, CPU per invocation of the function's processes, exec to first next,
+peak RSS, binary size (\"-\" for a script), and ratios against the baseline.
+
+  --invocations N   invocations per round (default 2000)
+  --rounds R        rounds (default 3)
+  --split           answers written in two segments, Nagle on
+  --event FILE      send this event instead of a 1 KiB JSON payload
+  -h, --help        this text";
+
 #[tokio::main]
-async fn main() -> Result<(), String> {
+async fn main() -> ExitCode {
+    finish("bench_e2e", USAGE, run().await)
+}
+
+async fn run() -> Result<Asked<()>, String> {
     let mut invocations = 2000;
     let mut rounds = 3;
     let mut split = false;
@@ -134,23 +161,26 @@ async fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--invocations" => {
-                invocations = args.next().and_then(|n| n.parse().ok()).ok_or("--invocations N")?
-            }
-            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).ok_or("--rounds N")?,
+            "-h" | "--help" => return Ok(Asked::Help),
+            "--invocations" => invocations = value("--invocations", "a number of invocations", &mut args)?,
+            "--rounds" => rounds = value("--rounds", "a number of rounds", &mut args)?,
             "--split" => split = true,
             "--event" => {
-                let file = args.next().ok_or("--event FILE")?;
-                payload = Bytes::from(std::fs::read(&file).map_err(|e| format!("{file}: {e}"))?);
+                let file: String = value("--event", "a file", &mut args)?;
+                payload = Bytes::from(
+                    std::fs::read(&file).map_err(|e| format!("the event {file} could not be read: {e}"))?,
+                );
             }
             spec => {
-                let (name, path) = spec.split_once('=').ok_or("functions are NAME=PATH")?;
+                let (name, path) = spec
+                    .split_once('=')
+                    .ok_or_else(|| format!("\"{spec}\" is neither an option nor NAME=PATH; see --help"))?;
                 functions.push((name.to_owned(), PathBuf::from(path)));
             }
         }
     }
     if functions.is_empty() {
-        return Err("usage: bench_e2e [--invocations N] [--rounds R] [--split] NAME=PATH...".into());
+        return Err("name at least one function as NAME=PATH; see --help".into());
     }
     let mut rows = Vec::new();
     // Rounds are interleaved (every function once per round, in turn), so a
@@ -162,7 +192,7 @@ async fn main() -> Result<(), String> {
         }
     }
     for ((name, path), samples) in functions.iter().zip(all) {
-        let size_kib = std::fs::metadata(path).map(|m| m.len() as f64 / 1024.0).unwrap_or(0.0);
+        let size_kib = binary_kib(path);
         rows.push((
             name.clone(),
             median(samples.iter().map(|s| s.per_second).collect()),
@@ -178,12 +208,16 @@ async fn main() -> Result<(), String> {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let base = (rows[0].2, rows[0].3, rows[0].5);
     for (name, per_second, cpu, startup, peak, size) in &rows {
+        let (size, size_ratio) = match (size, base.2) {
+            (Some(size), Some(base)) => (format!("{size:.0}"), format!("{:.2}", size / base)),
+            (Some(size), None) => (format!("{size:.0}"), "-".to_owned()),
+            (None, _) => ("-".to_owned(), "-".to_owned()),
+        };
         println!(
-            "| {name} | {per_second:.0} | {cpu:.1} | {startup:.2} | {peak:.0} | {size:.0} | {:.2} | {:.2} | {:.2} |",
+            "| {name} | {per_second:.0} | {cpu:.1} | {startup:.2} | {peak:.0} | {size} | {:.2} | {:.2} | {size_ratio} |",
             cpu / base.0,
             startup / base.1,
-            size / base.2
         );
     }
-    Ok(())
+    Ok(Asked::Run(()))
 }

@@ -20,10 +20,12 @@
 #![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_test_support::bench_cli::{finish, value, Asked};
 use lambda_sansio_test_support::sink::{Availability, SinkServer};
 use lambda_sansio_test_support::usage::{cpu_ns, median};
 
@@ -61,9 +63,9 @@ async fn measure(
     };
     let emulator = Emulator::start(config).await.map_err(|e| e.to_string())?;
     for _ in 0..invocations {
-        match emulator.invoke(Bytes::from_static(b"{\"bench\":true}")).await {
-            Ok(InvokeOutcome::Response(_)) => {}
-            other => return Err(format!("an invocation failed: {other:?}")),
+        match emulator.invoke(Bytes::from_static(b"{\"bench\":true}")).await.map_err(|e| e.to_string())? {
+            InvokeOutcome::Response(_) => {}
+            other => return Err(format!("an invocation did not succeed: {other}")),
         }
     }
     let init_ms = emulator.init_duration().map_or(0.0, |d| d.as_secs_f64() * 1e3);
@@ -95,25 +97,43 @@ fn example(name: &str) -> Result<PathBuf, String> {
     path.exists().then_some(path).ok_or_else(|| format!("{name} is not built: see bench/forwarder.sh"))
 }
 
+const USAGE: &str = "\
+usage: bench_forwarder [--invocations N] [--rounds R] [--no-freeze] NAME=PATH...
+
+Runs each telemetry forwarder (NAME=PATH) as the external extension of one
+function through the emulator, rounds interleaved, and prints medians: the
+init time it adds, its peak RSS, its CPU per forwarded record, and how many
+records reached the sink. bench/forwarder.sh builds everything and runs it.
+
+  --invocations N   invocations per round (default 500)
+  --rounds R        rounds (default 3)
+  --no-freeze       do not freeze the environment between invocations
+  -h, --help        this text";
+
 #[tokio::main]
-async fn main() -> Result<(), String> {
+async fn main() -> ExitCode {
+    finish("bench_forwarder", USAGE, run().await)
+}
+
+async fn run() -> Result<Asked<()>, String> {
     let mut args = std::env::args().skip(1);
     let (mut invocations, mut rounds, mut forwarders, mut freeze) = (500u32, 3usize, Vec::new(), true);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--invocations" => {
-                invocations = args.next().and_then(|n| n.parse().ok()).ok_or("--invocations N")?
-            }
-            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).ok_or("--rounds R")?,
+            "-h" | "--help" => return Ok(Asked::Help),
+            "--invocations" => invocations = value("--invocations", "a number of invocations", &mut args)?,
+            "--rounds" => rounds = value("--rounds", "a number of rounds", &mut args)?,
             "--no-freeze" => freeze = false,
             spec => {
-                let (name, path) = spec.split_once('=').ok_or("forwarders are given as NAME=PATH")?;
+                let (name, path) = spec
+                    .split_once('=')
+                    .ok_or_else(|| format!("\"{spec}\" is neither an option nor NAME=PATH; see --help"))?;
                 forwarders.push((name.to_owned(), PathBuf::from(path)));
             }
         }
     }
     if forwarders.is_empty() {
-        return Err("name at least one forwarder: NAME=PATH".into());
+        return Err("name at least one forwarder as NAME=PATH; see --help".into());
     }
     let bootstrap = example("blocking_logging")?;
     let mut baseline = Vec::new();
@@ -155,5 +175,5 @@ async fn main() -> Result<(), String> {
             "{name:<24} {init:>13.2} {peak:>9.0} {per_record:>14.2} {per_batch:>13.1} {records:>10.0}/{produced:<5.0} {batches:>8.0} {duration:>12.2} {size:>9.0}"
         );
     }
-    Ok(())
+    Ok(Asked::Run(()))
 }

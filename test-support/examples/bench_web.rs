@@ -20,6 +20,7 @@
 #![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -27,6 +28,7 @@ use http::Request;
 use lambda_sansio::http::{event_from_request, EventShape, HttpSource, SynthContext};
 use lambda_sansio_blocking::http1::Connection;
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_test_support::bench_cli::{finish, value, Asked};
 use lambda_sansio_test_support::usage::{median, own_cpu_ns, own_peak_kib};
 
 struct Sample {
@@ -97,7 +99,7 @@ async fn measure(adapter: &Adapter, app: &str, requests: u32) -> Result<Sample, 
     for _ in 0..50 {
         match emulator.invoke(event.clone()).await.map_err(|e| e.to_string())? {
             InvokeOutcome::Response(_) => {}
-            other => return Err(format!("warm-up: {other:?}")),
+            other => return Err(format!("a warm-up request failed: {other}")),
         }
     }
     let init_ms = emulator.init_duration().ok_or("no init")?.as_secs_f64() * 1000.0;
@@ -134,23 +136,45 @@ fn size_kib(path: &Path) -> f64 {
     std::fs::metadata(path).map(|m| m.len() as f64 / 1024.0).unwrap_or(0.0)
 }
 
+const USAGE: &str = "\
+usage: bench_web [--requests N] [--rounds R] --app CMD --bootstrap PATH --adapter PATH
+
+Runs the same app (CMD) behind bootstrap's web mode and behind another
+adapter (run as Lambda runs it: an extension that is also the runtime
+client), rounds interleaved, and prints medians: CPU per request of the
+adapter process, added latency, init, exec to first next, peak RSS, size.
+
+  --requests N      requests per round (default 2000)
+  --rounds R        rounds (default 3)
+  --app CMD         the web app's command line
+  --bootstrap PATH  this project's bootstrap
+  --adapter PATH    the adapter to compare with
+  -h, --help        this text";
+
 #[tokio::main]
-async fn main() -> Result<(), String> {
+async fn main() -> ExitCode {
+    finish("bench_web", USAGE, run().await)
+}
+
+async fn run() -> Result<Asked<()>, String> {
     let (mut requests, mut rounds) = (2000, 3);
     let (mut app, mut ours, mut theirs) = (None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--requests" => requests = args.next().and_then(|n| n.parse().ok()).ok_or("--requests N")?,
-            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).ok_or("--rounds N")?,
-            "--app" => app = args.next(),
-            "--bootstrap" => ours = args.next().map(PathBuf::from),
-            "--adapter" => theirs = args.next().map(PathBuf::from),
-            other => return Err(format!("unknown argument {other}")),
+            "-h" | "--help" => return Ok(Asked::Help),
+            "--requests" => requests = value("--requests", "a number of requests", &mut args)?,
+            "--rounds" => rounds = value("--rounds", "a number of rounds", &mut args)?,
+            "--app" => app = Some(value::<String>("--app", "a command line", &mut args)?),
+            "--bootstrap" => ours = Some(value::<PathBuf>("--bootstrap", "a path", &mut args)?),
+            "--adapter" => theirs = Some(value::<PathBuf>("--adapter", "a path", &mut args)?),
+            other => return Err(format!("unknown argument \"{other}\"; see --help")),
         }
     }
-    let usage = "usage: bench_web [--requests N] [--rounds R] --app CMD --bootstrap PATH --adapter PATH";
-    let (app, ours, theirs) = (app.ok_or(usage)?, ours.ok_or(usage)?, theirs.ok_or(usage)?);
+    let missing = |option: &str| format!("{option} is required; see --help");
+    let app = app.ok_or_else(|| missing("--app CMD"))?;
+    let ours = ours.ok_or_else(|| missing("--bootstrap PATH"))?;
+    let theirs = theirs.ok_or_else(|| missing("--adapter PATH"))?;
     let adapters = [
         ("bootstrap web mode", Adapter::Ours(ours.clone())),
         ("lambda-adapter", Adapter::Extension(theirs.clone())),
@@ -190,5 +214,5 @@ async fn main() -> Result<(), String> {
         a.4 / b.4,
         a.5 / b.5
     );
-    Ok(())
+    Ok(Asked::Run(()))
 }

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bench_cli;
 pub mod conformance;
 pub mod hostile_server;
 pub mod sink;
