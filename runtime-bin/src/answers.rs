@@ -45,6 +45,10 @@ struct Board {
     /// Bumped each time a reader lets go, so a waiter never sleeps through
     /// its turn to read.
     turn: u64,
+    /// Invocations asleep on `changed` (counted under this lock, before
+    /// they sleep): a reader that finds none has no one to wake, and in
+    /// classic mode never does.
+    sleepers: usize,
 }
 
 /// The pipe and the bytes read from it that do not make a line yet.
@@ -147,19 +151,29 @@ impl Answers {
                         Progress::Ended(why) => board.dead = Some(why),
                     }
                     board.turn += 1;
+                    let someone_sleeps = board.sleepers > 0;
                     drop(board);
                     drop(pipe);
-                    self.changed.notify_all();
+                    if someone_sleeps {
+                        self.changed.notify_all();
+                    }
                 }
                 Err(TryLockError::WouldBlock) => {
-                    let board = self.board();
+                    let mut board = self.board();
                     if board.turn == turn {
                         let wait = until.map(|until| until.saturating_duration_since(Instant::now()));
+                        board.sleepers += 1;
                         // Woken or timed out, the loop looks again.
-                        match wait {
-                            Some(wait) => drop(self.changed.wait_timeout(board, wait)),
-                            None => drop(self.changed.wait(board)),
-                        }
+                        let mut board = match wait {
+                            Some(wait) => {
+                                self.changed
+                                    .wait_timeout(board, wait)
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .0
+                            }
+                            None => self.changed.wait(board).unwrap_or_else(PoisonError::into_inner),
+                        };
+                        board.sleepers -= 1;
                     }
                 }
                 Err(TryLockError::Poisoned(_)) => {

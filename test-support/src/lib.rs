@@ -8,6 +8,7 @@
 pub mod bench_cli;
 pub mod conformance;
 pub mod hostile_server;
+pub mod scratch;
 pub mod sink;
 pub mod support;
 pub mod usage;

@@ -11,12 +11,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use lambda_sansio::runtime::Mode;
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome};
+use lambda_sansio_test_support::scratch::Scratch;
 use lambda_sansio_test_support::support;
 
 /// A bootstrap that runs `example` with its stderr appended to a file.
-fn logged(example: &str, tag: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("lambda-sansio-logging-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// The directory holding both is removed when the test passes.
+fn logged(example: &str, tag: &str) -> (Scratch, PathBuf, PathBuf) {
+    let dir = Scratch::new(&format!("logging-{tag}"));
     let log = dir.join("stderr.log");
     let bootstrap = dir.join("bootstrap");
     let script =
@@ -24,7 +25,7 @@ fn logged(example: &str, tag: &str) -> (PathBuf, PathBuf) {
     std::fs::write(&bootstrap, script).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (bootstrap, log)
+    (dir, bootstrap, log)
 }
 
 fn request_id(outcome: InvokeOutcome) -> String {
@@ -40,7 +41,7 @@ fn json_lines(log: &PathBuf) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn json_lines_carry_the_request_id_and_follow_the_level() {
-    let (bootstrap, log) = logged("blocking_logging", "json");
+    let (_dir, bootstrap, log) = logged("blocking_logging", "json");
     let config = EmulatorConfig {
         bootstrap: Some(bootstrap),
         log_format: "JSON".into(),
@@ -67,7 +68,7 @@ async fn json_lines_carry_the_request_id_and_follow_the_level() {
 
 #[tokio::test]
 async fn text_lines_name_the_request_id_and_debug_shows_when_asked() {
-    let (bootstrap, log) = logged("blocking_logging", "text");
+    let (_dir, bootstrap, log) = logged("blocking_logging", "text");
     let config =
         EmulatorConfig { bootstrap: Some(bootstrap), log_level: Some("DEBUG".into()), ..Default::default() };
     let emulator = Emulator::start(config).await.unwrap();
@@ -80,7 +81,7 @@ async fn text_lines_name_the_request_id_and_debug_shows_when_asked() {
 
 #[tokio::test]
 async fn overlapping_invocations_each_log_their_own_request_id() {
-    let (bootstrap, log) = logged("hyper_logging", "overlap");
+    let (_dir, bootstrap, log) = logged("hyper_logging", "overlap");
     let config = EmulatorConfig {
         bootstrap: Some(bootstrap),
         mode: Mode::Concurrent { max: NonZeroU16::new(4).unwrap() },

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lambda_sansio_emulator::{Emulator, EmulatorConfig, InvokeOutcome, ShutdownReport};
+use lambda_sansio_test_support::scratch::Scratch;
 use serde_json::Value;
 
 #[allow(unused_imports)]
@@ -38,12 +39,9 @@ while True:
     urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=b"{}", method="POST")).read()
 "#;
 
-/// A directory for one test's files.
-pub(crate) fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lambda-sansio-forward-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory for the test `name`, removed when the test passes.
+pub(crate) fn scratch(name: &str) -> Scratch {
+    Scratch::new(&format!("forward-{name}"))
 }
 
 /// The Python bootstrap, written into `dir`.
