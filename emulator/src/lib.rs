@@ -156,6 +156,12 @@ pub struct ShutdownReport {
     /// `(name, exit status if known, whether SIGKILL was needed)` for the
     /// bootstrap first, then each extension.
     pub processes: Vec<(String, Option<ExitStatus>, bool)>,
+    /// How long the bootstrap had after SIGTERM; `None` when it got no
+    /// SIGTERM (no extension registered: Lambda then kills the runtime at
+    /// once).
+    pub runtime_budget: Option<Duration>,
+    /// How long each external extension had to exit after SHUTDOWN.
+    pub extension_budget: Duration,
     /// Everything the processes wrote (see [`Emulator::output`]), to the
     /// last line.
     pub output: Vec<OutputLine>,
@@ -525,7 +531,11 @@ impl Supervisor {
         let budgets = ShutdownBudgets::for_extensions(registered.len(), internal);
         // No SIGTERM budget: SIGKILL at once.
         let runtime_budget = budgets.runtime_after_sigterm.unwrap_or(Duration::ZERO);
-        let mut report = ShutdownReport::default();
+        let mut report = ShutdownReport {
+            runtime_budget: budgets.runtime_after_sigterm,
+            extension_budget: budgets.extensions,
+            ..ShutdownReport::default()
+        };
         let runtime = async {
             match self.runtime.as_mut() {
                 Some(runtime) => Some((runtime.name.clone(), runtime.stop(runtime_budget).await)),

@@ -321,11 +321,27 @@ async fn load_run(emulator: &Emulator, plan: &LoadPlan) -> load::LoadSummary {
     summary
 }
 
+/// Why a process needed SIGKILL, given its shutdown budget (`None`: it got
+/// none, as a runtime without extensions).
+fn killed_how(budget: Option<Duration>) -> String {
+    match budget {
+        None => "was stopped with SIGKILL at once, as Lambda stops a runtime when no extension is \
+                 registered (it gets no SIGTERM)"
+            .to_owned(),
+        Some(budget) => format!(
+            "did not exit within its {} ms shutdown budget and was killed with SIGKILL",
+            budget.as_millis()
+        ),
+    }
+}
+
 /// One line per process: how it ended.
 fn report(report: &ShutdownReport) {
-    for (name, status, killed) in &report.processes {
+    for (index, (name, status, killed)) in report.processes.iter().enumerate() {
+        // The bootstrap comes first, then the extensions.
+        let budget = if index == 0 { report.runtime_budget } else { Some(report.extension_budget) };
         let how = match (status, killed) {
-            (_, true) => "was killed with SIGKILL after its shutdown budget".to_owned(),
+            (_, true) => killed_how(budget),
             (Some(status), false) => match (status.code(), signal_of(status)) {
                 (Some(code), _) => format!("exited with status {code}"),
                 (None, Some(signal)) => format!("was ended by signal {signal}"),
@@ -345,6 +361,16 @@ fn signal_of(status: &std::process::ExitStatus) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kill_says_which_budget_ran_out_or_that_there_was_none() {
+        assert_eq!(
+            killed_how(Some(Duration::from_millis(300))),
+            "did not exit within its 300 ms shutdown budget and was killed with SIGKILL"
+        );
+        let at_once = killed_how(None);
+        assert!(at_once.contains("at once") && at_once.contains("no extension"), "{at_once}");
+    }
 
     fn args(line: &str) -> Result<Option<Args>, String> {
         parse(line.split_whitespace().map(str::to_owned))
