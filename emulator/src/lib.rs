@@ -32,13 +32,13 @@ pub mod load;
 mod outcome;
 mod output;
 mod process;
+mod reports;
 mod server;
 mod telemetry;
 mod tree;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +54,7 @@ pub use events::{Events, RecvError, TryRecvError, HISTORY, HISTORY_BYTES};
 pub use faults::{Fault, FaultRule};
 pub use outcome::InvokeOutcome;
 pub use output::{OutputLine, KEPT_LINES};
+pub use reports::{FunctionUsage, ProcessUsage, ShutdownReport};
 pub use server::INVOKE_PATH;
 
 use actor::{Actor, Command, Source, Supervise};
@@ -150,23 +151,6 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> EmulatorErro
     move |source| EmulatorError::Io { context, source }
 }
 
-/// How each process ended at shutdown.
-#[derive(Debug, Default)]
-pub struct ShutdownReport {
-    /// `(name, exit status if known, whether SIGKILL was needed)` for the
-    /// bootstrap first, then each extension.
-    pub processes: Vec<(String, Option<ExitStatus>, bool)>,
-    /// How long the bootstrap had after SIGTERM; `None` when it got no
-    /// SIGTERM (no extension registered: Lambda then kills the runtime at
-    /// once).
-    pub runtime_budget: Option<Duration>,
-    /// How long each external extension had to exit after SHUTDOWN.
-    pub extension_budget: Duration,
-    /// Everything the processes wrote (see [`Emulator::output`]), to the
-    /// last line.
-    pub output: Vec<OutputLine>,
-}
-
 /// Invokes the function from any task (see [`Emulator::invoke`]).
 #[derive(Clone)]
 pub(crate) struct Invoker {
@@ -179,26 +163,6 @@ impl Invoker {
         self.commands.send(Command::Invoke { payload, reply }).map_err(|_| EmulatorError::Stopped)?;
         outcome.await.map_err(|_| EmulatorError::Stopped)
     }
-}
-
-/// Resources one process (and what it started) used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ProcessUsage {
-    /// Its process id (for finer measures of its own).
-    pub pid: u32,
-    /// Peak resident memory, added up over the processes, in KiB.
-    pub peak_rss_kib: u64,
-    /// CPU time, user and system (in 10 ms ticks).
-    pub cpu: Duration,
-}
-
-/// Resources the function's processes used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FunctionUsage {
-    /// Peak resident memory, added up over the processes, in MB.
-    pub peak_rss_mb: u64,
-    /// CPU time, user and system.
-    pub cpu: Duration,
 }
 
 /// A running emulator. Dropping it kills the processes; call
