@@ -21,7 +21,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode};
 use lambda_sansio::forward::ForwardRecord;
 use lambda_sansio::TransportErrorKind;
-use lambda_sansio_blocking::http1::{Limits, RequestDecoder};
+use lambda_sansio_blocking::http1::{wants_close, Limits, RequestDecoder};
 use serde_json::{json, Value};
 
 use crate::shared::Shared;
@@ -74,7 +74,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         match decoder.decode(&mut buffer) {
             Ok(Some(request)) => {
                 let (status, body) = route(request.method(), request.uri().path(), request.body(), shared);
-                let close = wants_close(&request);
+                let close = wants_close(request.version(), request.headers());
                 answer(&mut stream, status, &body, close)?;
                 if close {
                     return Ok(());
@@ -100,15 +100,6 @@ fn serve(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         };
         buffer.extend_from_slice(&scratch[..read]);
     }
-}
-
-/// Whether the client asked to close after this answer (`Connection:
-/// close`, or HTTP/1.0 without `keep-alive`).
-fn wants_close(request: &http::Request<Bytes>) -> bool {
-    let connection = request.headers().get(http::header::CONNECTION).and_then(|v| v.to_str().ok());
-    let says =
-        |word: &str| connection.is_some_and(|c| c.split(',').any(|t| t.trim().eq_ignore_ascii_case(word)));
-    says("close") || (request.version() == http::Version::HTTP_10 && !says("keep-alive"))
 }
 
 /// The answer to one request.

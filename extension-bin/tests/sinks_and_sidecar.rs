@@ -82,6 +82,16 @@ fn ask(port: u16, request: &[u8]) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
+/// Whether the sidecar answers `request` and then closes the connection
+/// itself (rather than keeping it open past the 5 s this waits).
+fn closes_after(port: u16, request: &[u8]) -> bool {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut text = Vec::new();
+    stream.read_to_end(&mut text).is_ok() && text.starts_with(b"HTTP/1.1 200")
+}
+
 fn post(port: u16, body: &[u8]) -> (u16, Value) {
     let head = format!(
         "POST /records HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
@@ -119,14 +129,18 @@ async fn the_sidecar_answers_good_and_bad_requests_with_their_status() {
             ask(port, b"this is not http\r\n\r\n"),
             ask(port, b"GET /stats HTTP/1.1\r\nconnection: close\r\n\r\n"),
         ];
-        answers
+        let mut answers: Vec<Value> = answers
             .into_iter()
             .map(|(status, body)| serde_json::json!({ "status": status, "body": body }))
-            .collect()
+            .collect();
+        // HTTP/1.0 without keep-alive: answered, then closed by the sidecar.
+        answers.push(serde_json::json!({ "closed": closes_after(port, b"GET /health HTTP/1.0\r\n\r\n") }));
+        answers
     };
     let run = support::run_watching(&dir, &env, &[r#"{"n":1}"#], emulator_config, questions).await;
     let answers = &run.at_freeze[0];
-    let statuses: Vec<u64> = answers.iter().map(|a| a["status"].as_u64().unwrap()).collect();
+    assert_eq!(answers[10]["closed"], true, "an HTTP/1.0 client's connection is closed after its answer");
+    let statuses: Vec<u64> = answers[..10].iter().map(|a| a["status"].as_u64().unwrap()).collect();
     assert_eq!(statuses, [202, 202, 400, 400, 413, 200, 404, 405, 400, 200], "{answers:#?}");
     assert_eq!(answers[1]["body"]["accepted"], 2);
     for refused in &answers[2..5] {

@@ -10,8 +10,8 @@ use std::net::TcpStream;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Request, Response};
 pub use lambda_sansio::http1::{
-    wants_close, write_chunk, write_head, write_last_chunk, DecodeError, Decoded, Limits, RequestDecoder,
-    ResponseDecoder, MAX_HEAD, MAX_HEADERS,
+    end_exchange, wants_close, write_chunk, write_head, write_last_chunk, DecodeError, Decoded, Limits,
+    RequestDecoder, ResponseDecoder, MAX_HEAD, MAX_HEADERS,
 };
 use lambda_sansio::{TransportError, TransportErrorKind};
 
@@ -131,24 +131,17 @@ impl Connection {
         self.finish(request, result)
     }
 
+    /// Keeps the connection only when [`end_exchange`] allows it.
     fn finish(
         &mut self,
         request: &Request<Bytes>,
         result: Result<(Response<Bytes>, bool), TransportError>,
     ) -> Result<Response<Bytes>, TransportError> {
-        match result {
-            Ok((response, reusable)) => {
-                let close_asked = wants_close(request.headers()) || wants_close(response.headers());
-                if !reusable || close_asked {
-                    self.stream = None;
-                }
-                Ok(response)
-            }
-            Err(e) => {
-                self.stream = None;
-                Err(e)
-            }
+        let (result, keep) = end_exchange(request, result);
+        if !keep {
+            self.stream = None;
         }
+        result
     }
 
     fn exchange(

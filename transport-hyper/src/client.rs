@@ -20,7 +20,7 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Request, Response};
 use lambda_sansio::context::HandlerError;
 use lambda_sansio::http1::{
-    wants_close, write_chunk, write_head, write_last_chunk, DecodeError, Limits, ResponseDecoder,
+    end_exchange, write_chunk, write_head, write_last_chunk, DecodeError, Limits, ResponseDecoder,
 };
 use lambda_sansio::runtime::stream_error_trailers;
 use lambda_sansio::{TransportError, TransportErrorKind};
@@ -86,24 +86,17 @@ impl Client {
         self.finish(&request, result)
     }
 
-    /// Keeps the connection only when both sides allow another exchange.
+    /// Keeps the connection only when [`end_exchange`] allows it.
     fn finish(
         &mut self,
         request: &Request<Bytes>,
         result: Result<(Response<Bytes>, bool), TransportError>,
     ) -> Result<Response<Bytes>, TransportError> {
-        match result {
-            Ok((response, reusable)) => {
-                if !reusable || wants_close(request.headers()) || wants_close(response.headers()) {
-                    self.stream = None;
-                }
-                Ok(response)
-            }
-            Err(e) => {
-                self.stream = None;
-                Err(e)
-            }
+        let (result, keep) = end_exchange(request, result);
+        if !keep {
+            self.stream = None;
         }
+        result
     }
 
     async fn connect(&mut self) -> Result<(), TransportError> {

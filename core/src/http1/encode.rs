@@ -2,7 +2,7 @@
 //! the last chunk with its trailers.
 
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, Request};
 
 /// Appends the head of `request` to `out`: its request line in origin form
@@ -52,11 +52,6 @@ pub fn write_last_chunk(out: &mut Vec<u8>, trailers: &HeaderMap) {
         write_field(out, name.as_str(), value.as_bytes());
     }
     out.extend_from_slice(b"\r\n");
-}
-
-/// Whether `headers` ask for the connection to close after this exchange.
-pub fn wants_close(headers: &HeaderMap) -> bool {
-    headers.get(CONNECTION).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"))
 }
 
 fn write_field(out: &mut Vec<u8>, name: &str, value: &[u8]) {
@@ -112,15 +107,5 @@ mod tests {
         assert_eq!(read.body().len(), 306);
         assert!(read.body().starts_with(b"hello x"));
         assert_eq!(read.headers()["lambda-runtime-function-error-type"], "Function.Oops");
-    }
-
-    #[test]
-    fn close_is_asked_in_any_case() {
-        let mut headers = HeaderMap::new();
-        assert!(!wants_close(&headers));
-        headers.insert(CONNECTION, "Close".parse().unwrap());
-        assert!(wants_close(&headers));
-        headers.insert(CONNECTION, "keep-alive".parse().unwrap());
-        assert!(!wants_close(&headers));
     }
 }

@@ -73,6 +73,14 @@ pub(super) fn header_map(parsed: &[httparse::Header<'_>], raw: &Bytes) -> Result
     Ok(headers)
 }
 
+/// The HTTP version httparse read (its minor version: `1.0` or `1.1`).
+pub(super) fn version(minor: Option<u8>) -> http::Version {
+    match minor {
+        Some(0) => http::Version::HTTP_10,
+        _ => http::Version::HTTP_11,
+    }
+}
+
 /// An httparse error as a decode error that keeps the raw head.
 pub(super) fn parse_error(error: httparse::Error, raw: &Bytes) -> DecodeError {
     let detail = match error {

@@ -17,6 +17,7 @@ mod encode;
 #[doc(hidden)]
 pub mod fuzz;
 mod head;
+mod persistence;
 mod request;
 mod response;
 #[cfg(test)]
@@ -26,8 +27,9 @@ use bytes::Bytes;
 
 use crate::{TransportError, TransportErrorKind};
 
-pub use encode::{wants_close, write_chunk, write_head, write_last_chunk};
+pub use encode::{write_chunk, write_head, write_last_chunk};
 pub use head::{MAX_HEAD, MAX_HEADERS};
+pub use persistence::{end_exchange, wants_close};
 pub use request::RequestDecoder;
 pub use response::{Decoded, ResponseDecoder};
 

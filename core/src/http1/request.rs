@@ -71,6 +71,7 @@ impl RequestDecoder {
                     let mut request = Request::new(());
                     *request.method_mut() = method;
                     *request.uri_mut() = uri;
+                    *request.version_mut() = head::version(parsed.version);
                     self.state = State::Body { request, headers, body };
                 }
                 State::Body { request, headers, body } => {
@@ -78,6 +79,7 @@ impl RequestDecoder {
                     let mut whole = Request::new(bytes);
                     *whole.method_mut() = request.method().clone();
                     *whole.uri_mut() = request.uri().clone();
+                    *whole.version_mut() = request.version();
                     *whole.headers_mut() = std::mem::take(headers);
                     self.state = State::Head;
                     return Ok(Some(whole));

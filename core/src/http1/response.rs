@@ -1,7 +1,7 @@
 //! The client side: an incremental decoder of answers.
 
 use bytes::BytesMut;
-use http::{HeaderMap, Response, StatusCode};
+use http::{HeaderMap, Response, StatusCode, Version};
 
 use super::body::{BodyDecoder, BodyProgress, Framing};
 use super::head::{self, MAX_HEADERS};
@@ -34,7 +34,7 @@ pub struct ResponseDecoder {
 #[derive(Debug)]
 enum State {
     Head,
-    Body { status: StatusCode, headers: HeaderMap, raw: bytes::Bytes, body: BodyDecoder },
+    Body { status: StatusCode, version: Version, headers: HeaderMap, raw: bytes::Bytes, body: BodyDecoder },
 }
 
 impl ResponseDecoder {
@@ -108,12 +108,14 @@ impl ResponseDecoder {
                     };
                     let body = BodyDecoder::new(framing, self.limits.max_body)
                         .map_err(|e| e.with_head(raw.clone()))?;
-                    self.state = State::Body { status, headers, raw, body };
+                    let version = head::version(parsed.version);
+                    self.state = State::Body { status, version, headers, raw, body };
                 }
-                State::Body { status, headers, raw, body } => {
+                State::Body { status, version, headers, raw, body } => {
                     let progress = body.decode(buf, headers).map_err(|e| e.with_head(raw.clone()))?;
                     let BodyProgress::Done(bytes) = progress else { return Ok(None) };
-                    let decoded = whole(*status, std::mem::take(headers), bytes, body.until_close());
+                    let decoded =
+                        whole(*status, *version, std::mem::take(headers), bytes, body.until_close());
                     self.state = State::Head;
                     return Ok(Some(decoded));
                 }
@@ -130,9 +132,9 @@ impl ResponseDecoder {
         match &mut self.state {
             State::Head if buf.is_empty() && self.scanned == 0 => Ok(None),
             State::Head => Err(DecodeError::reset("the connection closed in the middle of the head")),
-            State::Body { status, headers, raw, body } => {
+            State::Body { status, version, headers, raw, body } => {
                 let bytes = body.finish_at_close().map_err(|e| e.with_head(raw.clone()))?;
-                let decoded = whole(*status, std::mem::take(headers), bytes, true);
+                let decoded = whole(*status, *version, std::mem::take(headers), bytes, true);
                 self.state = State::Head;
                 Ok(Some(decoded))
             }
@@ -140,9 +142,16 @@ impl ResponseDecoder {
     }
 }
 
-fn whole(status: StatusCode, headers: HeaderMap, body: bytes::Bytes, until_close: bool) -> Decoded {
+fn whole(
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+    until_close: bool,
+) -> Decoded {
     let mut response = Response::new(body);
     *response.status_mut() = status;
+    *response.version_mut() = version;
     *response.headers_mut() = headers;
     Decoded { response, reusable: !until_close }
 }

@@ -208,3 +208,21 @@ fn the_body_limit_counts_what_was_taken_early() {
         assert_eq!(error.kind, TransportErrorKind::BodyTooLarge, "{}", String::from_utf8_lossy(answer));
     }
 }
+
+#[test]
+fn the_version_is_kept_so_http_1_0_can_close() {
+    use http::Version;
+    assert_eq!(
+        whole(b"HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n").unwrap().response.version(),
+        Version::HTTP_10
+    );
+    assert_eq!(
+        whole(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").unwrap().response.version(),
+        Version::HTTP_11
+    );
+    let mut decoder = RequestDecoder::new(limits());
+    let mut buffer =
+        BytesMut::from(&b"GET /health HTTP/1.0\r\n\r\nPOST /r HTTP/1.1\r\ncontent-length: 0\r\n\r\n"[..]);
+    assert_eq!(decoder.decode(&mut buffer).unwrap().unwrap().version(), Version::HTTP_10);
+    assert_eq!(decoder.decode(&mut buffer).unwrap().unwrap().version(), Version::HTTP_11);
+}
