@@ -152,7 +152,7 @@ async fn main() -> ExitCode {
     finish("bench_e2e", USAGE, run().await)
 }
 
-async fn run() -> Result<Asked<()>, String> {
+async fn run() -> Result<Asked, String> {
     let mut invocations = 2000;
     let mut rounds = 3;
     let mut split = false;
@@ -219,5 +219,5 @@ async fn run() -> Result<Asked<()>, String> {
             startup / base.1,
         );
     }
-    Ok(Asked::Run(()))
+    Ok(Asked::Ran)
 }

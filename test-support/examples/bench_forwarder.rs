@@ -115,7 +115,7 @@ async fn main() -> ExitCode {
     finish("bench_forwarder", USAGE, run().await)
 }
 
-async fn run() -> Result<Asked<()>, String> {
+async fn run() -> Result<Asked, String> {
     let mut args = std::env::args().skip(1);
     let (mut invocations, mut rounds, mut forwarders, mut freeze) = (500u32, 3usize, Vec::new(), true);
     while let Some(arg) = args.next() {
@@ -175,5 +175,5 @@ async fn run() -> Result<Asked<()>, String> {
             "{name:<24} {init:>13.2} {peak:>9.0} {per_record:>14.2} {per_batch:>13.1} {records:>10.0}/{produced:<5.0} {batches:>8.0} {duration:>12.2} {size:>9.0}"
         );
     }
-    Ok(Asked::Run(()))
+    Ok(Asked::Ran)
 }

@@ -156,7 +156,7 @@ async fn main() -> ExitCode {
     finish("bench_web", USAGE, run().await)
 }
 
-async fn run() -> Result<Asked<()>, String> {
+async fn run() -> Result<Asked, String> {
     let (mut requests, mut rounds) = (2000, 3);
     let (mut app, mut ours, mut theirs) = (None, None, None);
     let mut args = std::env::args().skip(1);
@@ -214,5 +214,5 @@ async fn run() -> Result<Asked<()>, String> {
         a.4 / b.4,
         a.5 / b.5
     );
-    Ok(Asked::Run(()))
+    Ok(Asked::Ran)
 }

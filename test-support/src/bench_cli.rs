@@ -7,11 +7,11 @@
 use std::process::ExitCode;
 use std::str::FromStr;
 
-/// What the command line asked for.
-pub enum Asked<T> {
-    /// Run with these settings.
-    Run(T),
-    /// Print the usage and stop.
+/// How a command that read its arguments went on.
+pub enum Asked {
+    /// It ran.
+    Ran,
+    /// It was asked for its usage, which is printed by [`finish`].
     Help,
 }
 
@@ -28,9 +28,9 @@ pub fn value<T: FromStr>(
 
 /// Ends the command `program`: prints `usage` for `--help`, nothing more
 /// on success, else `program: error` on stderr and exit status 1.
-pub fn finish<T>(program: &str, usage: &str, outcome: Result<Asked<T>, String>) -> ExitCode {
+pub fn finish(program: &str, usage: &str, outcome: Result<Asked, String>) -> ExitCode {
     match outcome {
-        Ok(Asked::Run(_)) => ExitCode::SUCCESS,
+        Ok(Asked::Ran) => ExitCode::SUCCESS,
         Ok(Asked::Help) => {
             #[allow(clippy::print_stdout)]
             {
@@ -68,8 +68,8 @@ mod tests {
 
     #[test]
     fn failures_exit_non_zero() {
-        assert_eq!(finish::<()>("bench", "usage", Err("no".into())), ExitCode::FAILURE);
-        assert_eq!(finish::<()>("bench", "usage", Ok(Asked::Help)), ExitCode::SUCCESS);
-        assert_eq!(finish("bench", "usage", Ok(Asked::Run(()))), ExitCode::SUCCESS);
+        assert_eq!(finish("bench", "usage", Err("no".into())), ExitCode::FAILURE);
+        assert_eq!(finish("bench", "usage", Ok(Asked::Help)), ExitCode::SUCCESS);
+        assert_eq!(finish("bench", "usage", Ok(Asked::Ran)), ExitCode::SUCCESS);
     }
 }
