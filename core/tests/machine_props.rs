@@ -146,7 +146,12 @@ fn fast_retry() -> RetryPolicy {
 /// properties after every step.
 fn runtime_session(max: u16, replies: &[Reply], moves: &[HostMove]) {
     let mode = if max == 1 { Mode::Classic } else { Mode::Concurrent { max: NonZeroU16::new(max).unwrap() } };
-    let config = RuntimeConfig { address: ApiAddress::parse(ADDRESS).unwrap(), mode, retry: fast_retry() };
+    let config = RuntimeConfig {
+        address: ApiAddress::parse(ADDRESS).unwrap(),
+        mode,
+        retry: fast_retry(),
+        pipelining: false,
+    };
     let mut machine = RuntimeMachine::new(config);
     // Deliveries that are open: handed to the host and not yet closed by an
     // accepted or refused answer.

@@ -47,7 +47,7 @@ impl Model for ProtocolModel {
                 }),*]
             };
         }
-        let all = wrap!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23);
+        let all = wrap!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25);
         assert_eq!(all.len(), properties().len(), "every property is checked");
         all
     }
@@ -118,6 +118,40 @@ fn classic_with_faults_of_every_kind() {
         config,
         &[CLEAN, SHUTDOWN_MID, FATAL, REDELIVERED, RETRIES_OUT],
     );
+}
+
+const PIPELINED: &str = "a next pipelined behind an answer brings an invocation";
+const UNSERVED: &str = "a pipelined next the server never read is sent again";
+
+#[test]
+fn classic_pipelining_with_faults_of_every_kind() {
+    let (invocations, extensions, max_faults) = bound((3, 2, 2), (3, 2, 3));
+    let config = SimConfig {
+        subscribe: true,
+        max_faults,
+        faults: Faults::ALL,
+        // Even invocations stream (never pipelined), odd ones fail
+        // (buffered error reports, pipelined).
+        hosts: Hosts { pipelining: true, streaming: true, ..Hosts::default() },
+        ..SimConfig::classic(invocations, extensions)
+    };
+    check(
+        &format!(
+            "classic, pipelining and streaming, {invocations} invocations, {extensions} extensions, up to {max_faults} faults"
+        ),
+        config,
+        &[CLEAN, SHUTDOWN_MID, FATAL, REDELIVERED, RETRIES_OUT, PIPELINED],
+    );
+}
+
+#[test]
+fn pipelining_hosts_that_answer_too_much_or_twice() {
+    // Not streaming: `r2` must be a buffered answer for its 413.
+    let hosts = Hosts { pipelining: true, oversized_response: true, answer_twice: true, ..Hosts::default() };
+    let config = SimConfig { hosts, max_faults: 1, faults: Faults::ALL, ..SimConfig::classic(3, 1) };
+    check("classic, pipelining hosts: 413, answering twice", config.clone(), &[CLEAN, PIPELINED, UNSERVED]);
+    let managed = SimConfig { mode: concurrent(2), ..config };
+    check("concurrency 2, pipelining hosts", managed, &[CLEAN, TWO, PIPELINED, UNSERVED]);
 }
 
 #[test]

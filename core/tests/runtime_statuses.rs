@@ -26,6 +26,7 @@ fn config(mode: Mode) -> RuntimeConfig {
             initial_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(15),
         },
+        pipelining: false,
     }
 }
 

@@ -131,6 +131,61 @@ impl Connection {
         self.finish(request, result)
     }
 
+    /// Sends two buffered requests in one write, the second pipelined behind
+    /// the first, and reads both answers in order. What became of the
+    /// second depends on the first: see [`Pipelined`].
+    pub fn send_pipelined(
+        &mut self,
+        first: &Request<Bytes>,
+        second: &Request<Bytes>,
+    ) -> (Result<Response<Bytes>, TransportError>, Pipelined) {
+        let limits = self.limits;
+        if let Err(error) = self.stream() {
+            return (Err(error), Pipelined::Lost);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return (Err(reset("no connection")), Pipelined::Lost);
+        };
+        let mut out = Vec::with_capacity(512 + first.body().len() + second.body().len());
+        for request in [first, second] {
+            write_head(&mut out, request, false);
+            out.extend_from_slice(request.body());
+        }
+        let written = stream.write_all(&out).and_then(|()| stream.flush()).map_err(reset);
+        let mut reader = Reader { stream, buffer: &mut self.buffer, scratch: &mut self.scratch };
+        let answer = reader.read_answer(&mut ResponseDecoder::new(limits));
+        let (answer, keep) = match (written, answer) {
+            (Ok(()), answer) => end_exchange(first, answer.map_err(TransportError::from)),
+            // An early answer before the server read everything: it closes.
+            (Err(_), Ok((response, _))) => (Ok(response), false),
+            (Err(write_error), Err(_)) => (Err(write_error), false),
+        };
+        if answer.is_err() {
+            self.stream = None;
+            return (answer, Pipelined::Lost);
+        }
+        if !keep {
+            self.stream = None;
+            return (answer, Pipelined::NotServed);
+        }
+        let Some(stream) = self.stream.as_mut() else { return (answer, Pipelined::NotServed) };
+        let mut reader = Reader { stream, buffer: &mut self.buffer, scratch: &mut self.scratch };
+        match reader.closed_before_any_byte() {
+            Ok(true) => {
+                self.stream = None;
+                return (answer, Pipelined::NotServed);
+            }
+            Ok(false) => {}
+            Err(error) => {
+                self.stream = None;
+                return (answer, Pipelined::Answer(Err(error)));
+            }
+        }
+        let second_answer =
+            reader.read_answer(&mut ResponseDecoder::new(limits)).map_err(TransportError::from);
+        (answer, Pipelined::Answer(self.finish(second, second_answer)))
+    }
+
     /// Keeps the connection only when [`end_exchange`] allows it.
     fn finish(
         &mut self,
@@ -168,6 +223,20 @@ impl Connection {
     }
 }
 
+/// What became of the second of two pipelined requests.
+#[derive(Debug)]
+pub enum Pipelined {
+    /// Its answer, or why it could not be read.
+    Answer(Result<Response<Bytes>, TransportError>),
+    /// The server did not serve it: the connection ended cleanly after the
+    /// first answer (the server asked to close, or closed with nothing
+    /// more sent). It is safe to send again.
+    NotServed,
+    /// The first request failed, and the connection with it: one transport
+    /// error stands for both.
+    Lost,
+}
+
 /// Writes the head and the body (buffered, or `chunks`).
 fn write_request(
     stream: &mut TcpStream,
@@ -203,6 +272,17 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// Whether the connection ended, cleanly, before a byte of the next
+    /// answer: nothing buffered, and a read finds the end.
+    fn closed_before_any_byte(&mut self) -> Result<bool, TransportError> {
+        if !self.buffer.is_empty() {
+            return Ok(false);
+        }
+        let read = self.stream.read(self.scratch).map_err(reset)?;
+        self.buffer.extend_from_slice(&self.scratch[..read]);
+        Ok(read == 0)
+    }
+
     /// Reads until `decoder` has a whole answer. After a read that leaves an
     /// answer incomplete, the segment is acknowledged at once, so a server
     /// that waits for that ACK before sending the rest (Nagle) is not

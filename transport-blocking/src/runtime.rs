@@ -13,16 +13,19 @@ use lambda_sansio::runtime::{Mode, RuntimeConfig, RuntimeEvent, RuntimeMachine};
 use lambda_sansio::{BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError};
 
 use crate::handler::{call, stream_frames, Chunks, Response};
-use crate::http1::Connection;
+use crate::http1::{Connection, Pipelined};
 
 /// Largest answer body read from the platform: an event is at most
 /// 6 MiB + 100 bytes; a little slack for headers of oversized emulators.
 pub const MAX_EVENT: usize = 6 * 1024 * 1024 + 4096;
 
 /// The runtime's settings from the Lambda environment
-/// (`AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_MAX_CONCURRENCY`).
+/// (`AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_MAX_CONCURRENCY`), with
+/// [`pipelining`](RuntimeConfig::pipelining) on: this transport pipelines in
+/// classic mode.
 pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
-    Ok(lambda_sansio::driver::runtime_config(|name| std::env::var(name).ok())?)
+    let config = lambda_sansio::driver::runtime_config(|name| std::env::var(name).ok())?;
+    Ok(RuntimeConfig { pipelining: true, ..config })
 }
 
 /// Runs `handler` for every invocation, configured from the environment:
@@ -54,13 +57,16 @@ pub fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
 /// Runs `handler` with an explicit configuration: inline on this thread in
 /// classic mode, with one connection and one handler thread per slot in
 /// concurrent mode. A handler that returns [`Response::Streamed`] streams.
-pub fn run_with<F, R>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
+/// [`RuntimeConfig::pipelining`] is kept in classic mode; concurrent mode
+/// sends one request at a time per connection and turns it off.
+pub fn run_with<F, R>(mut config: RuntimeConfig, handler: F) -> Result<(), RunError>
 where
     F: Fn(Bytes, &Context) -> Result<R, HandlerError> + Send + Sync + 'static,
     R: Into<Response>,
 {
     let handler = move |payload, context: &Context| handler(payload, context).map(Into::into);
     let mode = config.mode;
+    config.pipelining &= mode == Mode::Classic;
     let machine = RuntimeMachine::new(config);
     match mode {
         Mode::Classic => drive_inline(machine, &handler),
@@ -156,16 +162,30 @@ where
                     MAX_EVENT,
                 )
             });
-            let stream = streams.take(&out);
-            checked(match exchange(connection, &out, stream) {
-                Ok(response) => machine.handle_response(out.token, response),
-                Err(error) => lambda_sansio::driver::runtime_transport_error(
-                    &mut machine,
-                    out.token,
-                    error,
-                    Instant::now(),
-                ),
-            })?;
+            // A `next` pipelined behind a buffered answer comes out of the
+            // machine right after it, on the same token.
+            let follow = match (out.body, out.request_id.is_some()) {
+                (BodyMode::Buffered, true) => machine.poll_request(),
+                _ => None,
+            };
+            match follow {
+                None => {
+                    let result = exchange(connection, &out, streams.take(&out));
+                    checked(outcome(&mut machine, out.token, result))?;
+                }
+                Some(next) if next.token == out.token => {
+                    let (first, second) = connection.send_pipelined(&out.request, &next.request);
+                    checked(outcome(&mut machine, out.token, first))?;
+                    checked(match second {
+                        Pipelined::Answer(result) => outcome(&mut machine, next.token, result),
+                        Pipelined::NotServed => machine.handle_not_served(next.token),
+                        Pipelined::Lost => Ok(()),
+                    })?;
+                }
+                // Classic mode has one slot: anything else is a machine bug,
+                // reported rather than sent on the wrong connection.
+                Some(_) => return Err(RunError::Stalled),
+            }
         } else if let Some(event) = machine.poll_event() {
             match event {
                 RuntimeEvent::Invoke(invocation) => {
@@ -185,6 +205,18 @@ where
         } else {
             return Err(RunError::Stalled);
         }
+    }
+}
+
+/// Hands the outcome of the request sent on `token` to the machine.
+fn outcome(
+    machine: &mut RuntimeMachine,
+    token: Token,
+    result: Result<http::Response<Bytes>, TransportError>,
+) -> Result<(), lambda_sansio::runtime::RuntimeError> {
+    match result {
+        Ok(response) => machine.handle_response(token, response),
+        Err(error) => lambda_sansio::driver::runtime_transport_error(machine, token, error, Instant::now()),
     }
 }
 

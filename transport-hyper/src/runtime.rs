@@ -84,7 +84,9 @@ pub async fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
 }
 
 /// Runs `handler` with an explicit configuration. In concurrent mode up to
-/// `max` handlers run at once, each slot on its own connection.
+/// `max` handlers run at once, each slot on its own connection. This
+/// transport sends one request at a time per connection:
+/// [`RuntimeConfig::pipelining`] is turned off.
 pub async fn run_with<F, Fut, R>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
 where
     F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
@@ -96,6 +98,7 @@ where
         let call = handler(payload, context);
         async move { call.await.map(Into::into) }
     };
+    let config = RuntimeConfig { pipelining: false, ..config };
     drive(RuntimeMachine::new(config), Arc::new(buffered)).await
 }
 

@@ -5,10 +5,12 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use http::HeaderValue;
 
+use super::config::{RuntimeConfig, PIPELINED_MAX_BODY};
 use super::error::{ExitReason, Rejection, RuntimeError};
 use super::invocation::Invocation;
 use super::mode::Mode;
 use super::requests;
+use super::slot::{Active, Answer, Slot, Work};
 use crate::address::ApiAddress;
 use crate::attempt::{AfterFailure, Attempt};
 #[cfg(doc)]
@@ -16,51 +18,9 @@ use crate::exchange::TransportErrorKind;
 use std::time::Instant;
 
 use crate::exchange::{BodyMode, Call, Outbound, Token, TransportError};
-use crate::ids::{InvocationId, RequestId};
+use crate::ids::RequestId;
 use crate::report::{ErrorReport, ServerError};
 use crate::retry::RetryPolicy;
-
-/// Settings of a [`RuntimeMachine`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RuntimeConfig {
-    /// `AWS_LAMBDA_RUNTIME_API`.
-    pub address: ApiAddress,
-    /// Classic or concurrent.
-    pub mode: Mode,
-    /// What to do when an exchange fails.
-    pub retry: RetryPolicy,
-}
-
-impl RuntimeConfig {
-    /// Classic mode with the default retry policy.
-    pub fn new(address: ApiAddress) -> Self {
-        Self { address, mode: Mode::Classic, retry: RetryPolicy::default() }
-    }
-
-    /// The configuration for the values of `AWS_LAMBDA_RUNTIME_API` and
-    /// `AWS_LAMBDA_MAX_CONCURRENCY` (`None` when unset). Drivers read the
-    /// environment; core only parses.
-    pub fn from_env_values(api: Option<&str>, max_concurrency: Option<&str>) -> Result<Self, ConfigError> {
-        let api = api.ok_or(ConfigError::MissingApi)?;
-        let mut config = Self::new(ApiAddress::parse(api)?);
-        config.mode = Mode::from_max_concurrency(max_concurrency)?;
-        Ok(config)
-    }
-}
-
-/// The Lambda environment does not describe a usable runtime.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum ConfigError {
-    /// `AWS_LAMBDA_RUNTIME_API` is not set.
-    #[error("AWS_LAMBDA_RUNTIME_API is not set")]
-    MissingApi,
-    /// `AWS_LAMBDA_RUNTIME_API` is unusable.
-    #[error(transparent)]
-    Address(#[from] crate::address::AddressError),
-    /// `AWS_LAMBDA_MAX_CONCURRENCY` is unusable.
-    #[error(transparent)]
-    Mode(#[from] super::mode::ModeError),
-}
 
 /// What the runtime machine tells its host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -124,7 +84,13 @@ pub enum RuntimeEvent {
 /// (a `500` means the whole container is broken).
 ///
 /// Per slot: poll `next` → hand the invocation to the host → send its answer
-/// → poll `next` again. Outcomes by status:
+/// → poll `next` again. With [`RuntimeConfig::pipelining`], that `next` goes
+/// out behind a small buffered answer before the answer's status is back:
+/// every status the table below lets through leads to `next` anyway. A
+/// transport error before the answer's status takes the `next` with the
+/// connection (the answer is retried, and followed again); a `next` the
+/// server never read ([`handle_not_served`](Self::handle_not_served)) is
+/// queued again at once. Outcomes by status:
 ///
 /// | call | status | outcome |
 /// |---|---|---|
@@ -144,41 +110,10 @@ pub struct RuntimeMachine {
     address: ApiAddress,
     mode: Mode,
     retry: RetryPolicy,
+    pipelining: bool,
     slots: Vec<Slot>,
     events: VecDeque<RuntimeEvent>,
     exit: Option<ExitReason>,
-}
-
-/// The state of one connection.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Slot {
-    /// Nothing to do (the other slots of a machine reporting an init error).
-    Idle,
-    /// The host is running the handler.
-    Handling(Active),
-    /// A request to send, in flight, or backing off.
-    Busy(Work, Attempt),
-}
-
-/// A request a slot has to get through.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Work {
-    Next,
-    InitError(ErrorReport),
-    Answer(Active, Answer),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Active {
-    request_id: RequestId,
-    invocation_id: Option<InvocationId>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Answer {
-    Response(Bytes, Option<HeaderValue>),
-    Error(ErrorReport),
-    Streamed(Option<HeaderValue>),
 }
 
 impl RuntimeMachine {
@@ -201,6 +136,7 @@ impl RuntimeMachine {
             address: config.address,
             mode: config.mode,
             retry: config.retry,
+            pipelining: config.pipelining,
             slots,
             events: VecDeque::new(),
             exit: None,
@@ -218,16 +154,41 @@ impl RuntimeMachine {
     }
 
     /// The next request to send, if any. Returns `None` once the machine has
-    /// exited. Each token has at most one request outstanding; the driver must
-    /// hand back exactly one answer or transport error for it.
+    /// exited.
+    ///
+    /// Each token has at most one request outstanding, and the driver hands
+    /// back exactly one answer or transport error for it, except when
+    /// [`RuntimeConfig::pipelining`] is on: then a buffered answer's token
+    /// may get a second request, a `next`, while the answer is outstanding.
+    /// The driver sends it on the same connection after the answer and
+    /// hands back the two outcomes in order. When the connection fails
+    /// before the answer's outcome, it reports one transport error (the
+    /// `next` is forgotten with the connection); when the connection ends
+    /// cleanly right after the answer, with nothing more read, it calls
+    /// [`handle_not_served`](Self::handle_not_served) for the `next`.
     pub fn poll_request(&mut self) -> Option<Outbound> {
         if self.exit.is_some() {
             return None;
         }
-        let (index, work) = self.slots.iter().enumerate().find_map(|(index, slot)| match slot {
-            Slot::Busy(work, attempt) if attempt.is_queued() => Some((index, work)),
-            _ => None,
-        })?;
+        let index = self.slots.iter().position(Slot::has_queued)?;
+        let token = token_of(index);
+        if let Slot::Followed(_, _, follow) = &mut self.slots[index] {
+            follow.sent();
+            return match requests::next(&self.address) {
+                Ok(request) => Some(Outbound {
+                    token,
+                    call: Call::RuntimeNext,
+                    body: BodyMode::Buffered,
+                    request_id: None,
+                    request,
+                }),
+                Err(error) => {
+                    self.fail(error.into());
+                    None
+                }
+            };
+        }
+        let Slot::Busy(work, _) = &self.slots[index] else { return None };
         match self.build(work) {
             Ok((body, request)) => {
                 let call = work.call();
@@ -235,10 +196,19 @@ impl RuntimeMachine {
                     Work::Answer(active, _) => Some(active.request_id.clone()),
                     Work::Next | Work::InitError(_) => None,
                 };
-                if let Some(attempt) = self.slots[index].attempt_mut() {
+                let followed = self.pipelining
+                    && body == BodyMode::Buffered
+                    && work.may_be_followed()
+                    && request.body().len() <= PIPELINED_MAX_BODY;
+                if let Slot::Busy(work, mut attempt) = std::mem::replace(&mut self.slots[index], Slot::Idle) {
                     attempt.sent();
+                    self.slots[index] = if followed {
+                        Slot::Followed(work, attempt, Attempt::FRESH)
+                    } else {
+                        Slot::Busy(work, attempt)
+                    };
                 }
-                Some(Outbound { token: token_of(index), call, body, request_id, request })
+                Some(Outbound { token, call, body, request_id, request })
             }
             Err(error) => {
                 self.fail(error);
@@ -311,11 +281,13 @@ impl RuntimeMachine {
     ) -> Result<(), RuntimeError> {
         self.check_running()?;
         let index = self.in_flight(token)?;
-        let Slot::Busy(work, _) = std::mem::replace(&mut self.slots[index], Slot::Idle) else {
-            return Err(RuntimeError::UnexpectedResponse(token));
+        let (work, follow) = match std::mem::replace(&mut self.slots[index], Slot::Idle) {
+            Slot::Busy(work, _) => (work, None),
+            Slot::Followed(work, _, follow) => (work, Some(follow)),
+            Slot::Idle | Slot::Handling(_) => return Err(RuntimeError::UnexpectedResponse(token)),
         };
         let call = work.call();
-        match work {
+        let outcome = match work {
             Work::Next if response.status() == 200 => self.accept_invocation(index, &response),
             Work::InitError(_) if response.status().is_success() => {
                 self.exit_with(ExitReason::InitErrorReported);
@@ -330,6 +302,28 @@ impl RuntimeMachine {
                 status: response.status().as_u16(),
                 server: ServerError::from_body(response.body()),
             })),
+        };
+        // The pipelined `next` is the one the answer's outcome asked for.
+        if let (Some(follow), Slot::Busy(Work::Next, _)) = (follow, &self.slots[index]) {
+            self.slots[index] = Slot::Busy(Work::Next, follow);
+        }
+        outcome
+    }
+
+    /// The `next` pipelined on `token` was not served: the connection ended
+    /// right after the answer before it (the server asked to close, or
+    /// closed with nothing more sent). It is queued again at once, on a new
+    /// connection, and not counted as a failure. A connection that broke
+    /// mid-answer is a transport error instead.
+    pub fn handle_not_served(&mut self, token: Token) -> Result<(), RuntimeError> {
+        self.check_running()?;
+        let index = self.in_flight(token)?;
+        match &mut self.slots[index] {
+            Slot::Busy(Work::Next, attempt) => {
+                *attempt = Attempt::FRESH;
+                Ok(())
+            }
+            _ => Err(RuntimeError::UnexpectedResponse(token)),
         }
     }
 
@@ -409,6 +403,11 @@ impl RuntimeMachine {
     ) -> Result<(), RuntimeError> {
         self.check_running()?;
         let index = self.in_flight(token)?;
+        if let Slot::Followed(work, attempt, _) = &self.slots[index] {
+            // The connection failed before the answer's outcome: the `next`
+            // behind it is gone with it, and follows the answer's retry.
+            self.slots[index] = Slot::Busy(work.clone(), *attempt);
+        }
         let retry = self.retry;
         let Slot::Busy(work, attempt) = &mut self.slots[index] else {
             return Err(RuntimeError::UnexpectedResponse(token));
@@ -498,7 +497,9 @@ impl RuntimeMachine {
                     *slot = Slot::busy(Work::Answer(active, answer));
                     return Ok(token_of(index));
                 }
-                Slot::Busy(Work::Answer(active, _), _) if &active.request_id == id => {
+                Slot::Busy(Work::Answer(active, _), _) | Slot::Followed(Work::Answer(active, _), ..)
+                    if &active.request_id == id =>
+                {
                     return Err(RuntimeError::AlreadyAnswered(id.clone()));
                 }
                 _ => {}
@@ -558,42 +559,4 @@ fn is_fatal_answer_status(status: http::StatusCode) -> bool {
 fn token_of(index: usize) -> Token {
     // Slots are counted in u16 (`Mode::slots`), so every index fits.
     Token(u16::try_from(index).unwrap_or(u16::MAX))
-}
-
-impl Slot {
-    fn busy(work: Work) -> Self {
-        Self::Busy(work, Attempt::FRESH)
-    }
-
-    fn attempt(&self) -> Option<Attempt> {
-        match self {
-            Self::Busy(_, attempt) => Some(*attempt),
-            Self::Idle | Self::Handling(_) => None,
-        }
-    }
-
-    fn attempt_mut(&mut self) -> Option<&mut Attempt> {
-        match self {
-            Self::Busy(_, attempt) => Some(attempt),
-            Self::Idle | Self::Handling(_) => None,
-        }
-    }
-
-    fn active(&self) -> Option<&Active> {
-        match self {
-            Self::Handling(active) | Self::Busy(Work::Answer(active, _), _) => Some(active),
-            _ => None,
-        }
-    }
-}
-
-impl Work {
-    fn call(&self) -> Call {
-        match self {
-            Self::Next => Call::RuntimeNext,
-            Self::InitError(_) => Call::RuntimeInitError,
-            Self::Answer(_, Answer::Error(_)) => Call::RuntimeError,
-            Self::Answer(_, Answer::Response(..) | Answer::Streamed(_)) => Call::RuntimeResponse,
-        }
-    }
 }

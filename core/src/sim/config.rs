@@ -77,6 +77,10 @@ pub struct Hosts {
     /// The last extension registers for INVOKE only (and so never gets
     /// SHUTDOWN; it is stopped with the environment).
     pub invoke_only_extension: bool,
+    /// The runtime's driver pipelines: the `next` after a buffered answer
+    /// goes out on the same connection behind it
+    /// ([`RuntimeConfig::pipelining`](crate::runtime::RuntimeConfig::pipelining)).
+    pub pipelining: bool,
 }
 
 /// A bug planted in a deliberately faulty client or platform, to prove that
@@ -94,7 +98,8 @@ pub enum Bug {
     SkipRegister,
     /// The runtime answers a request id the platform never issued.
     MadeUpRequestId,
-    /// The runtime sends each request twice on one connection.
+    /// The runtime sends each request twice on one connection (a pipelined
+    /// `next` behind a buffered answer is the one second request allowed).
     Pipeline,
     /// The first extension's host never finishes SHUTDOWN.
     IgnoreShutdown,

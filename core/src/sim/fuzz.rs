@@ -233,6 +233,7 @@ fn hosts_from(bits: u8) -> Hosts {
         runtime_init_error: on(5) && on(0),
         extension_init_error: on(5) && !on(0),
         refused_subscription: false,
+        pipelining: on(6),
     }
 }
 

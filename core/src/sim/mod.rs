@@ -25,6 +25,7 @@ pub mod fuzz_http;
 mod hosts;
 mod network;
 mod observer;
+mod pipeline;
 mod properties_impl;
 mod telemetry;
 mod wire;

@@ -33,7 +33,15 @@ impl World {
             self.flag_if(exited, Violation::RequestAfterExit);
             self.flag_if(fatal_seen, Violation::RequestAfterFatal);
         }
-        self.flag_if(self.links.contains_key(&conn), Violation::TwoRequestsOnOneConnection);
+        if self.links.contains_key(&conn) {
+            let pipelined = self.may_pipeline(conn, call);
+            self.flag_if(!pipelined, Violation::TwoRequestsOnOneConnection);
+            if pipelined {
+                let link = Link { call, request: WireRequest::capture(request), state: LinkState::Outgoing };
+                self.behind.insert(conn, link);
+            }
+            return;
+        }
         self.flag_if(self.backing_off.contains(&conn), Violation::BackoffSkipped);
         let failures = self.failures.get(&conn).copied().unwrap_or(0);
         self.flag_if(failures > SIM_RETRIES, Violation::RetriedTooOften);
@@ -51,7 +59,14 @@ impl World {
         let Some(link) = self.links.get_mut(&conn) else { return };
         link.state = LinkState::Parked;
         let request = link.request.to_request();
-        match Route::of(&request) {
+        let refused_unread = self.hand_to_platform(conn, &request);
+        self.send_behind(conn, refused_unread);
+    }
+
+    /// Hands `request` to the platform; whether the server refused its body
+    /// unread (and so closes the connection after its answer).
+    pub(super) fn hand_to_platform(&mut self, conn: Conn, request: &http::Request<Bytes>) -> bool {
+        match Route::of(request) {
             Route::RuntimeNext => self.runtime.sent_next = true,
             Route::RuntimeResponse { request_id } | Route::RuntimeError { request_id } => {
                 let issued = RequestId::new(request_id).is_ok_and(|id| self.issued_requests.contains(&id));
@@ -60,19 +75,20 @@ impl World {
             Route::ExtensionNext
             | Route::ExtensionInitError
             | Route::ExtensionExitError
-            | Route::Subscribe(_) => self.extension_request_sent(conn, &request),
+            | Route::Subscribe(_) => self.extension_request_sent(conn, request),
             _ => {}
         }
         let oversized = self.hosts.oversized_response
-            && !is_streamed(&request)
-            && matches!(Route::of(&request), Route::RuntimeResponse { request_id } if request_id == "r2");
+            && !is_streamed(request)
+            && matches!(Route::of(request), Route::RuntimeResponse { request_id } if request_id == "r2");
         if oversized {
             // The server in front of the platform refuses the body unread.
-            self.platform.handle_unreadable_request(conn.id(), &request, UnreadableBody::TooLarge);
+            self.platform.handle_unreadable_request(conn.id(), request, UnreadableBody::TooLarge);
         } else {
-            self.platform.handle_request(conn.id(), &request);
+            self.platform.handle_request(conn.id(), request);
         }
         self.pump_platform();
+        oversized
     }
 
     fn extension_request_sent(&mut self, conn: Conn, request: &http::Request<Bytes>) {
@@ -140,6 +156,9 @@ impl World {
     pub(super) fn carry(&mut self, conn: Conn, answer: WireResponse) {
         let Some(link) = self.links.get(&conn) else { return };
         if link.state != LinkState::Parked {
+            // Answers come in request order: this one is for the request
+            // pipelined behind.
+            self.carry_behind(conn, answer);
             return;
         }
         let (call, request) = (link.call, link.request.to_request());
@@ -316,6 +335,7 @@ impl World {
         let conns: Vec<Conn> = self.links.keys().filter(|c| c.client == client).copied().collect();
         for conn in conns {
             self.links.remove(&conn);
+            self.behind.remove(&conn);
             self.platform.connection_closed(conn.id());
         }
     }
@@ -424,6 +444,6 @@ pub(super) fn invoke_in(state: &LinkState) -> Option<RequestId> {
     }
 }
 
-fn is_streamed(request: &http::Request<Bytes>) -> bool {
+pub(super) fn is_streamed(request: &http::Request<Bytes>) -> bool {
     request.headers().get(headers::RESPONSE_MODE).is_some_and(|m| m.as_bytes() == b"streaming")
 }

@@ -96,4 +96,14 @@ impl World {
     pub fn late_answer_gone(&self) -> bool {
         self.late_answer_gone
     }
+
+    /// Whether a `next` pipelined behind an answer brought an invocation.
+    pub fn pipelined_invocation(&self) -> bool {
+        self.pipelined_invocation
+    }
+
+    /// Whether a pipelined `next` the server never read was sent again.
+    pub fn unserved_resent(&self) -> bool {
+        self.unserved_resent
+    }
 }

@@ -145,6 +145,16 @@ static PROPERTIES: &[Property] = &[
     Property { name: "a client runs out of retries", kind: Sometimes, holds: |_, w| w.retries_ran_out() },
     Property { name: "a late answer gets 410", kind: Sometimes, holds: |_, w| w.late_answer_gone() },
     Property {
+        name: "a next pipelined behind an answer brings an invocation",
+        kind: Sometimes,
+        holds: |_, w| w.pipelined_invocation(),
+    },
+    Property {
+        name: "a pipelined next the server never read is sent again",
+        kind: Sometimes,
+        holds: |_, w| w.unserved_resent(),
+    },
+    Property {
         name: "the forwarder exits with every record at the sink, no wait having run out",
         kind: Sometimes,
         holds: |_, w| w.forwarded_everything(),

@@ -143,6 +143,9 @@ pub(super) enum LinkState {
     /// An answer the network made up (a `500` from something in between):
     /// the platform wrote nothing, so it cannot see a failed write of it.
     Injected(WireResponse),
+    /// Pipelined behind a request whose answer closed the connection: the
+    /// server never read it.
+    Unserved,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -198,6 +201,9 @@ pub struct World {
     pub(super) runtime: RuntimeClient,
     pub(super) extensions: Vec<ExtensionClient>,
     pub(super) links: BTreeMap<Conn, Link>,
+    /// A `next` pipelined behind the link of the same connection; it takes
+    /// that link's place once the link's answer is delivered.
+    pub(super) behind: BTreeMap<Conn, Link>,
     pub(super) hosts: Hosts,
     pub(super) bug: Option<Bug>,
     pub(super) faults_used: u8,
@@ -209,6 +215,10 @@ pub struct World {
     pub(super) redelivered: bool,
     pub(super) retries_ran_out: bool,
     pub(super) late_answer_gone: bool,
+    /// A `next` pipelined behind an answer was answered with an invocation.
+    pub(super) pipelined_invocation: bool,
+    /// A pipelined `next` the server never read was sent again.
+    pub(super) unserved_resent: bool,
     /// Answers (responses and error reports) the platform recorded.
     pub(super) answers: BTreeMap<RequestId, u8>,
     /// Outcomes of any kind the platform recorded.
@@ -272,7 +282,12 @@ impl World {
                 closed: BTreeSet::new(),
             });
         }
-        let runtime_config = RuntimeConfig { address: address.clone(), mode: config.mode, retry: retry() };
+        let runtime_config = RuntimeConfig {
+            address: address.clone(),
+            mode: config.mode,
+            retry: retry(),
+            pipelining: config.hosts.pipelining,
+        };
         let runtime = if config.hosts.runtime_init_error {
             RuntimeMachine::init_failed(runtime_config, ErrorReport::new("Runtime.Init", "init failed"))
         } else {
@@ -291,6 +306,7 @@ impl World {
             },
             extensions,
             links: BTreeMap::new(),
+            behind: BTreeMap::new(),
             hosts: config.hosts,
             bug: config.bug,
             faults_used: 0,
@@ -302,6 +318,8 @@ impl World {
             redelivered: false,
             retries_ran_out: false,
             late_answer_gone: false,
+            pipelined_invocation: false,
+            unserved_resent: false,
             answers: BTreeMap::new(),
             outcomes: BTreeMap::new(),
             ended: BTreeMap::new(),
@@ -356,6 +374,8 @@ impl World {
                         actions.push(Action::Disconnect(conn));
                     }
                 }
+                // Only ever behind another link.
+                LinkState::Unserved => {}
             }
         }
         if self.runtime_alive() {
@@ -408,12 +428,17 @@ impl World {
         }
         match action {
             Action::Send(conn) => self.send(*conn),
-            Action::Deliver(conn) => self.deliver(*conn),
+            Action::Deliver(conn) => {
+                self.deliver(*conn);
+                self.promote_behind(*conn);
+            }
             Action::Handle(id) => self.handle(id),
             Action::Timer(client) => self.fire_timer(*client),
             Action::CleanShutdown => self.start_shutdown(ShutdownReason::Spindown),
             Action::LoseRequest(conn) => {
                 self.faults_used += 1;
+                // Whatever was pipelined behind it is lost with it.
+                self.behind.remove(conn);
                 self.lose_request(*conn);
             }
             Action::DropAnswer(conn) | Action::Disconnect(conn) | Action::BreakDelivery(conn) => {
@@ -422,6 +447,11 @@ impl World {
                 // fault the platform cannot see: it may lose work by design.
                 self.disrupted |= matches!(action, Action::DropAnswer(_));
                 let Some(link) = self.links.remove(conn) else { return false };
+                if self.behind.remove(conn).is_some() {
+                    // The connection is gone: a poll pipelined behind the
+                    // answer is forgotten when the platform sees it close.
+                    self.platform.connection_closed(conn.id());
+                }
                 match action {
                     Action::Disconnect(_) => {
                         // A server may learn of it when the connection closes
@@ -443,6 +473,8 @@ impl World {
             Action::Answer500(conn) => {
                 self.faults_used += 1;
                 self.disrupted = true;
+                // The server answers 500 and closes: nothing behind is read.
+                self.behind.remove(conn);
                 if let Some(link) = self.links.get_mut(conn) {
                     link.state = LinkState::Injected(WireResponse::error(
                         StatusCode::INTERNAL_SERVER_ERROR,

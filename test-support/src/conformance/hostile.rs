@@ -22,6 +22,7 @@ fn config(server: &Scripted) -> RuntimeConfig {
             initial_backoff: Duration::from_millis(5),
             ..RetryPolicy::default()
         },
+        pipelining: true,
     }
 }
 
@@ -130,22 +131,31 @@ fn over_limit_body(id: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A `413` with `Connection: close`, as Go's net/http sends it.
+fn refused() -> Vec<u8> {
+    b"HTTP/1.1 413 Request Entity Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n\
+    Content-Length: 58\r\n\r\n{\"errorType\":\"RequestEntityTooLarge\",\"errorMessage\":\"big\"}"
+        .to_vec()
+}
+
 /// Items 1 and 8: a server that answers a 7 MiB response `413` with
 /// `Connection: close` before reading its body (as Go's net/http does). The
 /// answer is read although the write broke; the invocation is over (no
 /// error report, which Lambda would answer 403), and the runtime polls `next`.
 pub async fn an_early_413_ends_the_invocation<D: Driver>() {
-    let refused =
-        b"HTTP/1.1 413 Request Entity Too Large\r\nConnection: close\r\nContent-Type: application/json\r\n\
-        Content-Length: 58\r\n\r\n{\"errorType\":\"RequestEntityTooLarge\",\"errorMessage\":\"big\"}"
-            .to_vec();
+    refused_unread::<D>(7 * 1024 * 1024).await;
+}
+
+/// An answer of `size` bytes to `r1` refused `413` before its body was read:
+/// sent once, not reported, and `next` is polled again.
+async fn refused_unread<D: Driver>(size: usize) {
     let server = Scripted::start(move |seen, index| match (is_next(seen), index) {
         (true, 0) => Step::Answer(vec![invocation("r1", "", "\"big\"")]),
         (true, _) => Step::Hang,
-        (false, _) => Step::AnswerEarlyAndClose(refused.clone()),
+        (false, _) => Step::AnswerEarlyAndClose(refused()),
     });
-    let big = handler(|_, _| Ok(Bytes::from(vec![b'x'; 7 * 1024 * 1024])));
-    let runtime = D::start_runtime(config(&server), big);
+    let answer = handler(move |_, _| Ok(Bytes::from(vec![b'x'; size])));
+    let runtime = D::start_runtime(config(&server), answer);
     let seen = tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= 2))
         .await
         .unwrap();
@@ -153,4 +163,54 @@ pub async fn an_early_413_ends_the_invocation<D: Driver>() {
     assert!(posts_to(&seen, "/r1/error").is_empty(), "no report after a 413");
     assert_eq!(nexts(&seen), 2);
     assert!(!runtime.is_finished());
+}
+
+/// Pipelining: a server that closes the connection after accepting an
+/// answer, saying so (`Connection: close`) or not, never reads the `next`
+/// the client sent behind it. That `next` is sent again on a new
+/// connection: every invocation is delivered once and answered once.
+pub async fn a_server_that_closes_after_an_answer_loses_no_invocation<D: Driver>() {
+    let delivered = std::sync::atomic::AtomicUsize::new(0);
+    let server = Scripted::start(move |seen, _| {
+        if is_next(seen) {
+            let n = delivered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            return if n <= 3 {
+                Step::Answer(vec![invocation(&format!("r{n}"), "", "{}")])
+            } else {
+                Step::Hang
+            };
+        }
+        if seen.target.contains("/r1/") {
+            Step::AnswerAndClose(accepted_with("Connection: close\r\n"))
+        } else if seen.target.contains("/r2/") {
+            Step::AnswerAndClose(ACCEPTED.to_vec())
+        } else {
+            Step::Answer(vec![ACCEPTED.to_vec()])
+        }
+    });
+    let runtime = D::start_runtime(config(&server), echo());
+    let seen = tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= 4))
+        .await
+        .unwrap();
+    for id in ["r1", "r2", "r3"] {
+        assert_eq!(posts_to(&seen, &format!("/{id}/response")).len(), 1, "{id} answered once: {seen:#?}");
+    }
+    assert_eq!(nexts(&seen), 4, "each invocation delivered once, then one poll parked: {seen:#?}");
+    assert!(!runtime.is_finished());
+}
+
+/// Pipelining: a small answer refused `413` before its body was read (the
+/// server then closes). The invocation is over, as after any early `413`;
+/// the `next` sent behind it was never read, and is sent again.
+pub async fn a_small_answer_refused_unread_is_followed_by_a_fresh_next<D: Driver>() {
+    refused_unread::<D>(16).await;
+}
+
+/// The platform's `202` with extra header lines (each ending in CRLF).
+fn accepted_with(extra_headers: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 202 Accepted\r\n{extra_headers}Content-Type: application/json\r\nContent-Length: 15\r\n\r\n\
+         {{\"status\":\"OK\"}}"
+    )
+    .into_bytes()
 }

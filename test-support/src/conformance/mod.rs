@@ -27,8 +27,9 @@ mod tap;
 use crate::venv;
 
 pub use hostile::{
-    an_early_413_ends_the_invocation, hostile_but_valid_answers_are_read,
-    unreadable_invocations_are_reported_or_fatal,
+    a_server_that_closes_after_an_answer_loses_no_invocation,
+    a_small_answer_refused_unread_is_followed_by_a_fresh_next, an_early_413_ends_the_invocation,
+    hostile_but_valid_answers_are_read, unreadable_invocations_are_reported_or_fatal,
 };
 pub use modes::{
     answers_carry_their_content_type, managed_instances_extensions_get_shutdown_and_telemetry,
@@ -110,6 +111,9 @@ fn config_for(emulator: &Emulator, mode: Mode) -> RuntimeConfig {
             initial_backoff: Duration::from_millis(5),
             ..RetryPolicy::default()
         },
+        // As `config_from_env` has it: a driver that cannot pipeline turns
+        // it off.
+        pipelining: true,
     }
 }
 
@@ -424,6 +428,7 @@ pub async fn against_cargo_lambda<D: Driver>() {
         address: ApiAddress::parse(&api).unwrap(),
         mode: Mode::Classic,
         retry: RetryPolicy::default(),
+        pipelining: true,
     };
     D::start_runtime(config, echo());
     for n in 0..3 {
@@ -480,6 +485,8 @@ macro_rules! suite {
             hostile_but_valid_answers_are_read,
             unreadable_invocations_are_reported_or_fatal,
             an_early_413_ends_the_invocation,
+            a_server_that_closes_after_an_answer_loses_no_invocation,
+            a_small_answer_refused_unread_is_followed_by_a_fresh_next,
         );
     };
     (@tests $driver:ty; $($scenario:ident),* $(,)?) => {

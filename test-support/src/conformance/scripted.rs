@@ -35,6 +35,9 @@ pub(crate) enum Step {
     Answer(Vec<Vec<u8>>),
     /// Without reading the body: writes the answer and closes.
     AnswerEarlyAndClose(Vec<u8>),
+    /// Reads the body, writes the answer and closes, whatever the client
+    /// sent behind it.
+    AnswerAndClose(Vec<u8>),
     /// Reads the body and never answers (a parked long poll).
     Hang,
 }
@@ -109,7 +112,7 @@ fn serve(stream: TcpStream, script: &Script, log: &Mutex<Vec<Seen>>) {
                     }
                 }
             }
-            Step::AnswerEarlyAndClose(answer) => {
+            Step::AnswerEarlyAndClose(answer) | Step::AnswerAndClose(answer) => {
                 let _ = writer.write_all(&answer);
                 let _ = writer.shutdown(Shutdown::Both);
                 return;
