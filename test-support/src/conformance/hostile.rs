@@ -206,6 +206,38 @@ pub async fn a_small_answer_refused_unread_is_followed_by_a_fresh_next<D: Driver
     refused_unread::<D>(16).await;
 }
 
+/// Pipelining: the connection is reset after the platform accepted an
+/// answer, while the `next` behind it waits. That `next` fails in transit
+/// and is retried on a new connection; the next invocation is delivered
+/// and answered.
+pub async fn a_reset_behind_an_accepted_answer_loses_no_invocation<D: Driver>() {
+    let delivered = std::sync::atomic::AtomicUsize::new(0);
+    let server = Scripted::start(move |seen, _| {
+        if !is_next(seen) {
+            let reset = seen.target.contains("/r1/");
+            return if reset {
+                Step::AnswerAndReset(ACCEPTED.to_vec())
+            } else {
+                Step::Answer(vec![ACCEPTED.to_vec()])
+            };
+        }
+        match delivered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 {
+            n @ 1..=2 => Step::Answer(vec![invocation(&format!("r{n}"), "", "{}")]),
+            _ => Step::Hang,
+        }
+    });
+    let runtime = D::start_runtime(config(&server), echo());
+    let seen = tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= 3))
+        .await
+        .unwrap();
+    // Had the reset come before the client read the 202, the answer is
+    // retried: at least once, then.
+    assert!(!posts_to(&seen, "/r1/response").is_empty(), "{seen:#?}");
+    assert_eq!(posts_to(&seen, "/r2/response").len(), 1, "{seen:#?}");
+    assert_eq!(nexts(&seen), 3, "{seen:#?}");
+    assert!(!runtime.is_finished());
+}
+
 /// The platform's `202` with extra header lines (each ending in CRLF).
 fn accepted_with(extra_headers: &str) -> Vec<u8> {
     format!(

@@ -27,6 +27,7 @@ mod tap;
 use crate::venv;
 
 pub use hostile::{
+    a_reset_behind_an_accepted_answer_loses_no_invocation,
     a_server_that_closes_after_an_answer_loses_no_invocation,
     a_small_answer_refused_unread_is_followed_by_a_fresh_next, an_early_413_ends_the_invocation,
     hostile_but_valid_answers_are_read, unreadable_invocations_are_reported_or_fatal,
@@ -487,6 +488,7 @@ macro_rules! suite {
             an_early_413_ends_the_invocation,
             a_server_that_closes_after_an_answer_loses_no_invocation,
             a_small_answer_refused_unread_is_followed_by_a_fresh_next,
+            a_reset_behind_an_accepted_answer_loses_no_invocation,
         );
     };
     (@tests $driver:ty; $($scenario:ident),* $(,)?) => {

@@ -38,6 +38,9 @@ pub(crate) enum Step {
     /// Reads the body, writes the answer and closes, whatever the client
     /// sent behind it.
     AnswerAndClose(Vec<u8>),
+    /// Reads the body, writes the answer, and 50 ms later resets the
+    /// connection (an RST, not a FIN).
+    AnswerAndReset(Vec<u8>),
     /// Reads the body and never answers (a parked long poll).
     Hang,
 }
@@ -115,6 +118,12 @@ fn serve(stream: TcpStream, script: &Script, log: &Mutex<Vec<Seen>>) {
             Step::AnswerEarlyAndClose(answer) | Step::AnswerAndClose(answer) => {
                 let _ = writer.write_all(&answer);
                 let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            Step::AnswerAndReset(answer) => {
+                let _ = writer.write_all(&answer);
+                std::thread::sleep(Duration::from_millis(50));
+                let _ = socket2::SockRef::from(&writer).set_linger(Some(Duration::ZERO));
                 return;
             }
             Step::Hang => {
