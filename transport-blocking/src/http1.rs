@@ -153,13 +153,7 @@ impl Connection {
         }
         let written = stream.write_all(&out).and_then(|()| stream.flush()).map_err(reset);
         let mut reader = Reader { stream, buffer: &mut self.buffer, scratch: &mut self.scratch };
-        let answer = reader.read_answer(&mut ResponseDecoder::new(limits));
-        let (answer, keep) = match (written, answer) {
-            (Ok(()), answer) => end_exchange(first, answer.map_err(TransportError::from)),
-            // An early answer before the server read everything: it closes.
-            (Err(_), Ok((response, _))) => (Ok(response), false),
-            (Err(write_error), Err(_)) => (Err(write_error), false),
-        };
+        let (answer, keep) = end_exchange(first, reader.answer_after(written, limits));
         if answer.is_err() {
             self.stream = None;
             return (answer, Pipelined::Lost);
@@ -209,17 +203,7 @@ impl Connection {
         let Some(stream) = self.stream.as_mut() else { return Err(reset("no connection")) };
         let mut reader = Reader { stream, buffer: &mut self.buffer, scratch: &mut self.scratch };
         let written = write_request(reader.stream, request, chunks);
-        let mut decoder = ResponseDecoder::new(limits);
-        match written {
-            Ok(()) => reader.read_answer(&mut decoder).map_err(TransportError::from),
-            // The server may have answered before reading everything (an
-            // early 413) and closed: that answer is the outcome, not the
-            // broken write.
-            Err(write_error) => match reader.read_answer(&mut decoder) {
-                Ok((response, _)) => Ok((response, false)),
-                Err(_) => Err(write_error),
-            },
-        }
+        reader.answer_after(written, limits)
     }
 }
 
@@ -272,6 +256,25 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The answer to a request whose writing ended with `written`. The
+    /// server may have answered before reading everything (an early 413)
+    /// and closed: that answer is then the outcome, not the broken write,
+    /// and the connection is not kept.
+    fn answer_after(
+        &mut self,
+        written: Result<(), TransportError>,
+        limits: Limits,
+    ) -> Result<(Response<Bytes>, bool), TransportError> {
+        let mut decoder = ResponseDecoder::new(limits);
+        match written {
+            Ok(()) => self.read_answer(&mut decoder).map_err(TransportError::from),
+            Err(write_error) => match self.read_answer(&mut decoder) {
+                Ok((response, _)) => Ok((response, false)),
+                Err(_) => Err(write_error),
+            },
+        }
+    }
+
     /// Whether the connection ended, cleanly, before a byte of the next
     /// answer: nothing buffered, and a read finds the end.
     fn closed_before_any_byte(&mut self) -> Result<bool, TransportError> {
