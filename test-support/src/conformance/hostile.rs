@@ -1,6 +1,7 @@
 //! Scenarios against the scripted hostile platform: what AWS's own emulator
 //! and raw-socket servers showed, one scenario per finding.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -170,15 +171,10 @@ async fn refused_unread<D: Driver>(size: usize) {
 /// the client sent behind it. That `next` is sent again on a new
 /// connection: every invocation is delivered once and answered once.
 pub async fn a_server_that_closes_after_an_answer_loses_no_invocation<D: Driver>() {
-    let delivered = std::sync::atomic::AtomicUsize::new(0);
+    let next = deliveries(3);
     let server = Scripted::start(move |seen, _| {
         if is_next(seen) {
-            let n = delivered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-            return if n <= 3 {
-                Step::Answer(vec![invocation(&format!("r{n}"), "", "{}")])
-            } else {
-                Step::Hang
-            };
+            return next();
         }
         if seen.target.contains("/r1/") {
             Step::AnswerAndClose(accepted_with("Connection: close\r\n"))
@@ -211,19 +207,14 @@ pub async fn a_small_answer_refused_unread_is_followed_by_a_fresh_next<D: Driver
 /// and is retried on a new connection; the next invocation is delivered
 /// and answered.
 pub async fn a_reset_behind_an_accepted_answer_loses_no_invocation<D: Driver>() {
-    let delivered = std::sync::atomic::AtomicUsize::new(0);
+    let next = deliveries(2);
     let server = Scripted::start(move |seen, _| {
-        if !is_next(seen) {
-            let reset = seen.target.contains("/r1/");
-            return if reset {
-                Step::AnswerAndReset(ACCEPTED.to_vec())
-            } else {
-                Step::Answer(vec![ACCEPTED.to_vec()])
-            };
-        }
-        match delivered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 {
-            n @ 1..=2 => Step::Answer(vec![invocation(&format!("r{n}"), "", "{}")]),
-            _ => Step::Hang,
+        if is_next(seen) {
+            next()
+        } else if seen.target.contains("/r1/") {
+            Step::AnswerAndReset(ACCEPTED.to_vec())
+        } else {
+            Step::Answer(vec![ACCEPTED.to_vec()])
         }
     });
     let runtime = D::start_runtime(config(&server), echo());
@@ -236,6 +227,16 @@ pub async fn a_reset_behind_an_accepted_answer_loses_no_invocation<D: Driver>() 
     assert_eq!(posts_to(&seen, "/r2/response").len(), 1, "{seen:#?}");
     assert_eq!(nexts(&seen), 3, "{seen:#?}");
     assert!(!runtime.is_finished());
+}
+
+/// The answers to successive `next` polls: invocations `r1` to
+/// `r{count}`, then a poll left parked.
+fn deliveries(count: usize) -> impl Fn() -> Step + Send + Sync {
+    let delivered = AtomicUsize::new(0);
+    move || match delivered.fetch_add(1, Ordering::SeqCst) + 1 {
+        n if n <= count => Step::Answer(vec![invocation(&format!("r{n}"), "", "{}")]),
+        _ => Step::Hang,
+    }
 }
 
 /// The platform's `202` with extra header lines (each ending in CRLF).
