@@ -151,6 +151,7 @@ fn runtime_session(max: u16, replies: &[Reply], moves: &[HostMove]) {
         mode,
         retry: fast_retry(),
         pipelining: false,
+        trace_id_env: true,
     };
     let mut machine = RuntimeMachine::new(config);
     // Deliveries that are open: handed to the host and not yet closed by an

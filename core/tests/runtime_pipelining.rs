@@ -28,6 +28,7 @@ fn machine(pipelining: bool) -> RuntimeMachine {
             max_backoff: Duration::from_millis(15),
         },
         pipelining,
+        trace_id_env: true,
     })
 }
 

@@ -27,6 +27,7 @@ fn config(mode: Mode) -> RuntimeConfig {
             max_backoff: Duration::from_millis(15),
         },
         pipelining: false,
+        trace_id_env: true,
     }
 }
 

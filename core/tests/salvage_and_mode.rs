@@ -1,5 +1,6 @@
 //! Small contracts of the runtime side: which ids are salvaged from an
-//! unreadable answer, and the mode a machine reports.
+//! unreadable answer, the mode a machine reports and whether it exports
+//! the trace id.
 
 #![allow(clippy::unwrap_used)]
 
@@ -30,4 +31,18 @@ fn a_machine_reports_the_mode_it_was_configured_with() {
         RuntimeMachine::new(RuntimeConfig { mode: concurrent, ..RuntimeConfig::new(address.clone()) });
     assert_eq!(machine.mode(), concurrent);
     assert_eq!(RuntimeMachine::new(RuntimeConfig::new(address)).mode(), Mode::Classic);
+}
+
+#[test]
+fn the_trace_id_is_exported_by_classic_machines_that_ask_for_it_only() {
+    let address = ApiAddress::parse("127.0.0.1:9001").unwrap();
+    let concurrent = Mode::Concurrent { max: NonZeroU16::new(2).unwrap() };
+    let exports = |mode, trace_id_env| {
+        let config = RuntimeConfig { mode, trace_id_env, ..RuntimeConfig::new(address.clone()) };
+        RuntimeMachine::new(config).exports_trace_id_env()
+    };
+    assert!(RuntimeConfig::new(address.clone()).trace_id_env, "on by default, as Lambda asks");
+    assert!(exports(Mode::Classic, true));
+    assert!(!exports(Mode::Classic, false));
+    assert!(!exports(concurrent, true), "concurrent runtimes never touch the environment");
 }

@@ -13,8 +13,12 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
+use lambda_sansio::runtime::RuntimeConfig;
 use lambda_sansio::ErrorReport;
-use lambda_sansio_blocking::{on_sigterm, report_init_error, run};
+use lambda_sansio_blocking::{
+    config_from_env, on_sigterm, report_init_error, run_with, Context, HandlerError, Response, RunError,
+};
 
 const HELP: &str = r#"bootstrap: a Lambda custom runtime that runs a handler written in any language.
 
@@ -190,6 +194,20 @@ fn forward_sigterm(worker: Arc<worker::Worker>) {
     if let Err(error) = on_sigterm(move || worker.stop(WORKER_GRACE)) {
         eprintln!("bootstrap: warning: SIGTERM will not reach the worker at shutdown: {error}");
     }
+}
+
+/// Serves every invocation with `handler` until the runtime must exit.
+/// bootstrap's own environment is left alone: each mode hands the trace id
+/// to the handler itself (the command's environment, the worker line, the
+/// web request), and setting `_X_AMZN_TRACE_ID` here would keep every trace
+/// id in memory for the life of the process (glibc never frees a value
+/// `setenv` was given).
+fn run<F, R>(handler: F) -> Result<(), RunError>
+where
+    F: Fn(Bytes, &Context) -> Result<R, HandlerError> + Send + Sync + 'static,
+    R: Into<Response>,
+{
+    run_with(RuntimeConfig { trace_id_env: false, ..config_from_env()? }, handler)
 }
 
 /// Prints the cause of a failed init, then reports it to Lambda.

@@ -151,7 +151,7 @@ fn drive_inline<F>(mut machine: RuntimeMachine, handler: &F) -> Result<(), RunEr
 where
     F: Fn(Bytes, &Context) -> Result<Response, HandlerError>,
 {
-    let exports_trace = machine.mode().exports_trace_id_env();
+    let exports_trace = machine.exports_trace_id_env();
     let mut connection = None;
     let mut streams = Streams::default();
     loop {

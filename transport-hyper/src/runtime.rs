@@ -119,7 +119,7 @@ where
     Fut: Future<Output = Result<Response, HandlerError>> + Send + 'static,
 {
     let inline = machine.mode() == Mode::Classic;
-    let exports_trace = machine.mode().exports_trace_id_env();
+    let exports_trace = machine.exports_trace_id_env();
     let mut slots = Slots::new(machine.mode().slots());
     let (inputs, mut pending) = mpsc::unbounded_channel::<Input>();
     loop {

@@ -23,6 +23,16 @@ pub struct RuntimeConfig {
     /// turns it on (the blocking transport, in classic mode); the others
     /// turn it off.
     pub pipelining: bool,
+    /// Whether the driver sets `_X_AMZN_TRACE_ID` in its own process
+    /// environment for each invocation, as Lambda asks of runtimes. Only
+    /// ever in classic mode (see [`Mode::exports_trace_id_env`]). On by
+    /// default. glibc keeps every value `setenv` was ever given, so each
+    /// invocation costs the process its trace id's length for good (about
+    /// 140 bytes; 140 MB over a million invocations): a host that hands the
+    /// trace id to its handler another way turns it off, as `bootstrap`
+    /// does (it passes the trace id to each command's environment, in each
+    /// worker line and in each web request).
+    pub trace_id_env: bool,
 }
 
 /// The largest buffered answer body a `next` is pipelined behind. A larger
@@ -33,7 +43,13 @@ pub const PIPELINED_MAX_BODY: usize = 64 * 1024;
 impl RuntimeConfig {
     /// Classic mode with the default retry policy.
     pub fn new(address: ApiAddress) -> Self {
-        Self { address, mode: Mode::Classic, retry: RetryPolicy::default(), pipelining: false }
+        Self {
+            address,
+            mode: Mode::Classic,
+            retry: RetryPolicy::default(),
+            pipelining: false,
+            trace_id_env: true,
+        }
     }
 
     /// The configuration for the values of `AWS_LAMBDA_RUNTIME_API` and

@@ -111,6 +111,7 @@ pub struct RuntimeMachine {
     mode: Mode,
     retry: RetryPolicy,
     pipelining: bool,
+    trace_id_env: bool,
     slots: Vec<Slot>,
     events: VecDeque<RuntimeEvent>,
     exit: Option<ExitReason>,
@@ -137,6 +138,7 @@ impl RuntimeMachine {
             mode: config.mode,
             retry: config.retry,
             pipelining: config.pipelining,
+            trace_id_env: config.trace_id_env,
             slots,
             events: VecDeque::new(),
             exit: None,
@@ -146,6 +148,13 @@ impl RuntimeMachine {
     /// The mode the machine runs in.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// Whether the driver sets `_X_AMZN_TRACE_ID` in the process environment
+    /// before each invocation: asked for by
+    /// [`RuntimeConfig::trace_id_env`] and allowed by the mode.
+    pub fn exports_trace_id_env(&self) -> bool {
+        self.trace_id_env && self.mode.exports_trace_id_env()
     }
 
     /// Why the machine stopped, once it has.

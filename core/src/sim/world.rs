@@ -287,6 +287,7 @@ impl World {
             mode: config.mode,
             retry: retry(),
             pipelining: config.hosts.pipelining,
+            trace_id_env: false,
         };
         let runtime = if config.hosts.runtime_init_error {
             RuntimeMachine::init_failed(runtime_config, ErrorReport::new("Runtime.Init", "init failed"))

@@ -24,6 +24,7 @@ fn config(server: &Scripted) -> RuntimeConfig {
             ..RetryPolicy::default()
         },
         pipelining: true,
+        trace_id_env: false,
     }
 }
 

@@ -24,6 +24,7 @@ mod hostile;
 mod modes;
 mod scripted;
 mod tap;
+mod trace_env;
 use crate::venv;
 
 pub use hostile::{
@@ -36,6 +37,7 @@ pub use modes::{
     answers_carry_their_content_type, managed_instances_extensions_get_shutdown_and_telemetry,
     oversized_answers_end_their_invocation, retries_in_concurrent_mode_are_sent,
 };
+pub use trace_env::classic_runtimes_export_the_trace_id_when_asked;
 
 /// How long a driver expected to stop may take before the scenario fails.
 const STOP_BUDGET: Duration = Duration::from_secs(60);
@@ -115,6 +117,9 @@ fn config_for(emulator: &Emulator, mode: Mode) -> RuntimeConfig {
         // As `config_from_env` has it: a driver that cannot pipeline turns
         // it off.
         pipelining: true,
+        // Scenarios share the process: only the one about this variable
+        // sets it.
+        trace_id_env: false,
     }
 }
 
@@ -430,6 +435,7 @@ pub async fn against_cargo_lambda<D: Driver>() {
         mode: Mode::Classic,
         retry: RetryPolicy::default(),
         pipelining: true,
+        trace_id_env: false,
     };
     D::start_runtime(config, echo());
     for n in 0..3 {
@@ -489,6 +495,7 @@ macro_rules! suite {
             a_server_that_closes_after_an_answer_loses_no_invocation,
             a_small_answer_refused_unread_is_followed_by_a_fresh_next,
             a_reset_behind_an_accepted_answer_loses_no_invocation,
+            classic_runtimes_export_the_trace_id_when_asked,
         );
     };
     (@tests $driver:ty; $($scenario:ident),* $(,)?) => {
