@@ -12,7 +12,7 @@ use std::process::ChildStdout;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use lambda_sansio_blocking::Response;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
@@ -54,13 +54,18 @@ struct Board {
 /// The pipe and the bytes read from it that do not make a line yet.
 struct Pipe {
     pipe: ChildStdout,
-    pending: Vec<u8>,
+    pending: BytesMut,
+    /// Bytes at the start of `pending` known to hold no line end, so a long
+    /// line read in many pieces is searched once, not once per piece.
+    searched: usize,
     scratch: Box<[u8]>,
 }
 
 /// What one read of the pipe gave.
 enum Progress {
-    Lines(Vec<Vec<u8>>),
+    /// Whole lines, each without its end; an answer's body is a slice of
+    /// its line.
+    Lines(Vec<Bytes>),
     Idle,
     Ended(String),
 }
@@ -74,7 +79,12 @@ pub(crate) struct Answers {
 
 impl Answers {
     pub(crate) fn new(pipe: ChildStdout) -> Self {
-        let pipe = Pipe { pipe, pending: Vec::new(), scratch: vec![0; READ_SIZE].into_boxed_slice() };
+        let pipe = Pipe {
+            pipe,
+            pending: BytesMut::new(),
+            searched: 0,
+            scratch: vec![0; READ_SIZE].into_boxed_slice(),
+        };
         Self { pipe: Mutex::new(pipe), board: Mutex::new(Board::default()), changed: Condvar::new() }
     }
 
@@ -186,7 +196,7 @@ impl Answers {
 
 /// Files one line: the ready line, an answer kept for its invocation, or
 /// something reported and ignored.
-fn post(board: &mut Board, line: &[u8]) {
+fn post(board: &mut Board, line: &Bytes) {
     match parse_answer(line) {
         Ok(Parsed::Ready) => board.ready = true,
         Ok(Parsed::Answer(id, answer)) => {
@@ -228,11 +238,13 @@ impl Pipe {
         };
         self.pending.extend_from_slice(&self.scratch[..read]);
         let mut lines = Vec::new();
-        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-            let mut line: Vec<u8> = self.pending.drain(..=end).collect();
-            line.pop();
-            lines.push(line);
+        while let Some(found) = self.pending[self.searched..].iter().position(|&b| b == b'\n') {
+            let end = self.searched + found;
+            let line = self.pending.split_to(end + 1).freeze();
+            lines.push(line.slice(..end));
+            self.searched = 0;
         }
+        self.searched = self.pending.len();
         if self.pending.len() > MAX_LINE {
             return Progress::Ended(format!("it wrote an answer line over {MAX_LINE} bytes"));
         }

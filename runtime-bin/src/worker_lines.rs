@@ -52,7 +52,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de Raw
 }
 
 /// Reads one line the worker wrote on fd 3.
-pub(crate) fn parse_answer(line: &[u8]) -> Result<Parsed, String> {
+pub(crate) fn parse_answer(line: &Bytes) -> Result<Parsed, String> {
     let answer: AnswerLine<'_> =
         serde_json::from_slice(line).map_err(|e| format!("not an answer object: {e}"))?;
     if answer.ready == Some(true) {
@@ -71,7 +71,8 @@ pub(crate) fn parse_answer(line: &[u8]) -> Result<Parsed, String> {
         return Ok(Parsed::Answer(id, Ok(Response::Buffered(Bytes::from(body)))));
     }
     let response = answer.response.ok_or("neither response, responseBase64 nor error")?;
-    Ok(Parsed::Answer(id, Ok(Response::json(Bytes::copy_from_slice(response.get().as_bytes())))))
+    // The response is the line's own bytes, not a copy of them.
+    Ok(Parsed::Answer(id, Ok(Response::json(line.slice_ref(response.get().as_bytes())))))
 }
 
 #[derive(Serialize)]
@@ -105,8 +106,17 @@ pub(crate) fn invocation_line(payload: &Bytes, context: &Context) -> Vec<u8> {
         event_base64: event.is_none().then(|| base64::engine::general_purpose::STANDARD.encode(payload)),
         event,
     };
-    serde_json::to_vec(&line).unwrap_or_default()
+    // Room for the event and the context, so the line is written once
+    // rather than copied each time a growing buffer doubles.
+    let mut out = Vec::with_capacity(payload.len() + LINE_OVERHEAD);
+    match serde_json::to_writer(&mut out, &line) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
 }
+
+/// Bytes of a line beside its event, context included, in most cases.
+const LINE_OVERHEAD: usize = 1024;
 
 /// The event as JSON that fits on one line: as it is when it has no line
 /// breaks (only whitespace between tokens can hold them), rewritten compact
@@ -154,7 +164,7 @@ mod tests {
     }
 
     fn answer(text: &str) -> Result<(String, Answer), String> {
-        match parse_answer(text.as_bytes())? {
+        match parse_answer(&Bytes::copy_from_slice(text.as_bytes()))? {
             Parsed::Ready => Err("ready".to_owned()),
             Parsed::Answer(id, answer) => Ok((id, answer)),
         }
@@ -178,7 +188,7 @@ mod tests {
             panic!("an error");
         };
         assert_eq!((report.error_type.as_str(), report.error_message.as_str()), ("Function.Bad", "no"));
-        assert!(matches!(parse_answer(br#"{"ready": true}"#), Ok(Parsed::Ready)));
+        assert!(matches!(parse_answer(&Bytes::from_static(br#"{"ready": true}"#)), Ok(Parsed::Ready)));
         assert_eq!(
             answer(r#"{"requestId":"r"}"#).err().as_deref(),
             Some("neither response, responseBase64 nor error")

@@ -131,6 +131,34 @@ done"#;
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn answers_written_in_pieces_or_far_larger_than_the_pipe_are_read_whole() {
+    // "pieces": the answer line in three writes, 30 ms apart, cut inside the
+    // id and inside the response; "large": a 3 MB response in one write,
+    // which the pipe passes on 64 KiB at a time.
+    let worker = r#"python3 -u -c '
+import json, os, sys, time
+os.write(3, b"{\"ready\": true}\n")
+for line in sys.stdin.buffer:
+    invocation = json.loads(line)
+    if invocation["event"] == "large":
+        answer = {"requestId": invocation["requestId"], "response": "a" * 3_000_000}
+        os.write(3, json.dumps(answer).encode() + b"\n")
+    else:
+        text = json.dumps({"requestId": invocation["requestId"], "response": "in pieces"}).encode() + b"\n"
+        for piece in (text[:10], text[10:-8], text[-8:]):
+            os.write(3, piece)
+            time.sleep(0.03)
+'"#;
+    let emulator = start(worker, EmulatorConfig::default()).await;
+    for _ in 0..2 {
+        assert_eq!(json(&invoke(&emulator, r#""pieces""#).await), "in pieces");
+        let large = json(&invoke(&emulator, r#""large""#).await);
+        let text = large.as_str().unwrap();
+        assert!(text.len() == 3_000_000 && text.bytes().all(|b| b == b'a'), "{} bytes", text.len());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn at_shutdown_the_worker_gets_sigterm_and_time_to_exit() {
     let marker = std::env::temp_dir().join(format!("lambda-sansio-worker-term-{}", std::process::id()));
     let _ = std::fs::remove_file(&marker);
