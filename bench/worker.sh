@@ -5,8 +5,13 @@
 # bench_e2e (CPU of every process involved, exec → first next, peak RSS).
 # Not part of CI.
 #
-#   bash bench/worker.sh [--invocations N] [--rounds R]
+#   bash bench/worker.sh [--one-cpu] [--invocations N] [--rounds R]
+#
+# --one-cpu runs everything (the emulator included) on CPU 0, as on a Lambda
+# function with one vCPU, where the Runtime API server shares it too.
 set -euo pipefail
+pin=()
+if [ "${1:-}" = --one-cpu ]; then pin=(taskset -c 0); shift; fi
 cd "$(dirname "$0")/.."
 root=$PWD
 python=$root/target/awslambdaric-venv/bin/python
@@ -25,4 +30,4 @@ cat > "$scripts/awslambdaric" <<SCRIPT
 cd $root/bench/worker && exec $python -m awslambdaric echo.handle
 SCRIPT
 chmod +x "$scripts/sansio-worker" "$scripts/awslambdaric"
-target/release/examples/bench_e2e "$@" awslambdaric="$scripts/awslambdaric" bootstrap-worker="$scripts/sansio-worker"
+"${pin[@]}" target/release/examples/bench_e2e "$@" awslambdaric="$scripts/awslambdaric" bootstrap-worker="$scripts/sansio-worker"
