@@ -36,6 +36,12 @@ fn nexts(seen: &[Seen]) -> usize {
     seen.iter().filter(|s| is_next(s)).count()
 }
 
+/// What `server` saw once the runtime has polled `count` times (or the
+/// budget ran out; the scenario's assertions then say what is missing).
+async fn seen_by_nexts(server: Scripted, count: usize) -> Vec<Seen> {
+    tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= count)).await.unwrap()
+}
+
 /// Items 9, 10, 13, 15: a head as large as hyper accepts (80 headers and a
 /// 64 KiB client context), interim `100`/`103` answers before the real one,
 /// head and body in separate segments with Nagle on: the invocation is
@@ -98,10 +104,7 @@ pub async fn unreadable_invocations_are_reported_or_fatal<D: Driver>() {
         });
         let runtime = D::start_runtime(config(&server), echo());
         if reported {
-            let seen =
-                tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= 2))
-                    .await
-                    .unwrap();
+            let seen = seen_by_nexts(server, 2).await;
             let errors = posts_to(&seen, "/r1/error");
             assert_eq!(errors.len(), 1, "{case}: {seen:#?}");
             assert_eq!(
@@ -158,9 +161,7 @@ async fn refused_unread<D: Driver>(size: usize) {
     });
     let answer = handler(move |_, _| Ok(Bytes::from(vec![b'x'; size])));
     let runtime = D::start_runtime(config(&server), answer);
-    let seen = tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= 2))
-        .await
-        .unwrap();
+    let seen = seen_by_nexts(server, 2).await;
     assert_eq!(posts_to(&seen, "/r1/response").len(), 1, "sent once, not retried: {seen:#?}");
     assert!(posts_to(&seen, "/r1/error").is_empty(), "no report after a 413");
     assert_eq!(nexts(&seen), 2);
@@ -186,9 +187,7 @@ pub async fn a_server_that_closes_after_an_answer_loses_no_invocation<D: Driver>
         }
     });
     let runtime = D::start_runtime(config(&server), echo());
-    let seen = tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= 4))
-        .await
-        .unwrap();
+    let seen = seen_by_nexts(server, 4).await;
     for id in ["r1", "r2", "r3"] {
         assert_eq!(posts_to(&seen, &format!("/{id}/response")).len(), 1, "{id} answered once: {seen:#?}");
     }
@@ -219,9 +218,7 @@ pub async fn a_reset_behind_an_accepted_answer_loses_no_invocation<D: Driver>() 
         }
     });
     let runtime = D::start_runtime(config(&server), echo());
-    let seen = tokio::task::spawn_blocking(move || server.wait_until(BUDGET, |seen| nexts(seen) >= 3))
-        .await
-        .unwrap();
+    let seen = seen_by_nexts(server, 3).await;
     // Had the reset come before the client read the 202, the answer is
     // retried: at least once, then.
     assert!(!posts_to(&seen, "/r1/response").is_empty(), "{seen:#?}");
