@@ -178,6 +178,37 @@ pub fn runtime_transport_error(
     machine.handle_transport_error(token, error, now)
 }
 
+/// Feeds the outcome of the exchange sent on `token` to the runtime
+/// machine: its answer, or its failure (as [`runtime_transport_error`]).
+pub fn runtime_outcome(
+    machine: &mut crate::runtime::RuntimeMachine,
+    token: crate::Token,
+    result: Result<http::Response<bytes::Bytes>, crate::TransportError>,
+    now: std::time::Instant,
+) -> Result<(), RuntimeError> {
+    match result {
+        Ok(response) => machine.handle_response(token, response),
+        Err(error) => runtime_transport_error(machine, token, error, now),
+    }
+}
+
+/// Feeds what became of a `next` pipelined on `token` to the runtime
+/// machine, once the answer it followed was fed: its outcome, that it was
+/// not served (sent again), or nothing when the answer's failure stood for
+/// both.
+pub fn runtime_pipelined_outcome(
+    machine: &mut crate::runtime::RuntimeMachine,
+    token: crate::Token,
+    pipelined: crate::http1::Pipelined<crate::TransportError>,
+    now: std::time::Instant,
+) -> Result<(), RuntimeError> {
+    match pipelined {
+        crate::http1::Pipelined::Answer(result) => runtime_outcome(machine, token, result, now),
+        crate::http1::Pipelined::NotServed => machine.handle_not_served(token),
+        crate::http1::Pipelined::Lost => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

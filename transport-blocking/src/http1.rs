@@ -13,6 +13,7 @@ pub use lambda_sansio::http1::{
     end_exchange, wants_close, write_chunk, write_head, write_last_chunk, DecodeError, Decoded, Limits,
     RequestDecoder, ResponseDecoder, MAX_HEAD, MAX_HEADERS,
 };
+use lambda_sansio::http1::{second_after_first, second_before_reading, write_pipelined};
 use lambda_sansio::{TransportError, TransportErrorKind};
 
 /// Request bodies up to this size go out in one write with the head.
@@ -146,34 +147,20 @@ impl Connection {
         let Some(stream) = self.stream.as_mut() else {
             return (Err(reset("no connection")), Pipelined::Lost);
         };
-        let mut out = Vec::with_capacity(512 + first.body().len() + second.body().len());
-        for request in [first, second] {
-            write_head(&mut out, request, false);
-            out.extend_from_slice(request.body());
-        }
+        let mut out = Vec::new();
+        write_pipelined(&mut out, first, second);
         let written = stream.write_all(&out).and_then(|()| stream.flush()).map_err(reset);
         let mut reader = Reader { stream, buffer: &mut self.buffer, scratch: &mut self.scratch };
-        let (answer, keep) = end_exchange(first, reader.answer_after(written, limits));
-        if answer.is_err() {
+        let (answer, kept) = end_exchange(first, reader.answer_after(written, limits));
+        if let Some(fate) = second_after_first(&answer, kept) {
             self.stream = None;
-            return (answer, Pipelined::Lost);
-        }
-        if !keep {
-            self.stream = None;
-            return (answer, Pipelined::NotServed);
+            return (answer, fate);
         }
         let Some(stream) = self.stream.as_mut() else { return (answer, Pipelined::NotServed) };
         let mut reader = Reader { stream, buffer: &mut self.buffer, scratch: &mut self.scratch };
-        match reader.closed_before_any_byte() {
-            Ok(true) => {
-                self.stream = None;
-                return (answer, Pipelined::NotServed);
-            }
-            Ok(false) => {}
-            Err(error) => {
-                self.stream = None;
-                return (answer, Pipelined::Answer(Err(error)));
-            }
+        if let Some(fate) = second_before_reading(reader.closed_before_any_byte()) {
+            self.stream = None;
+            return (answer, fate);
         }
         let second_answer =
             reader.read_answer(&mut ResponseDecoder::new(limits)).map_err(TransportError::from);
@@ -208,18 +195,7 @@ impl Connection {
 }
 
 /// What became of the second of two pipelined requests.
-#[derive(Debug)]
-pub enum Pipelined {
-    /// Its answer, or why it could not be read.
-    Answer(Result<Response<Bytes>, TransportError>),
-    /// The server did not serve it: the connection ended cleanly after the
-    /// first answer (the server asked to close, or closed with nothing
-    /// more sent). It is safe to send again.
-    NotServed,
-    /// The first request failed, and the connection with it: one transport
-    /// error stands for both.
-    Lost,
-}
+pub type Pipelined = lambda_sansio::http1::Pipelined<TransportError>;
 
 /// Writes the head and the body (buffered, or `chunks`).
 fn write_request(

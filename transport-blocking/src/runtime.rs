@@ -8,12 +8,12 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use lambda_sansio::context::{Context, HandlerError};
-use lambda_sansio::driver::{checked, runtime_exit, RunError};
+use lambda_sansio::driver::{checked, runtime_exit, runtime_outcome, runtime_pipelined_outcome, RunError};
 use lambda_sansio::runtime::{Mode, RuntimeConfig, RuntimeEvent, RuntimeMachine};
 use lambda_sansio::{BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError};
 
 use crate::handler::{call, stream_frames, Chunks, Response};
-use crate::http1::{Connection, Pipelined};
+use crate::http1::Connection;
 
 /// Largest answer body read from the platform: an event is at most
 /// 6 MiB + 100 bytes; a little slack for headers of oversized emulators.
@@ -171,16 +171,12 @@ where
             match follow {
                 None => {
                     let result = exchange(connection, &out, streams.take(&out));
-                    checked(outcome(&mut machine, out.token, result))?;
+                    checked(runtime_outcome(&mut machine, out.token, result, Instant::now()))?;
                 }
                 Some(next) if next.token == out.token => {
                     let (first, second) = connection.send_pipelined(&out.request, &next.request);
-                    checked(outcome(&mut machine, out.token, first))?;
-                    checked(match second {
-                        Pipelined::Answer(result) => outcome(&mut machine, next.token, result),
-                        Pipelined::NotServed => machine.handle_not_served(next.token),
-                        Pipelined::Lost => Ok(()),
-                    })?;
+                    checked(runtime_outcome(&mut machine, out.token, first, Instant::now()))?;
+                    checked(runtime_pipelined_outcome(&mut machine, next.token, second, Instant::now()))?;
                 }
                 // Classic mode has one slot: anything else is a machine bug,
                 // reported rather than sent on the wrong connection.
@@ -205,18 +201,6 @@ where
         } else {
             return Err(RunError::Stalled);
         }
-    }
-}
-
-/// Hands the outcome of the request sent on `token` to the machine.
-fn outcome(
-    machine: &mut RuntimeMachine,
-    token: Token,
-    result: Result<http::Response<Bytes>, TransportError>,
-) -> Result<(), lambda_sansio::runtime::RuntimeError> {
-    match result {
-        Ok(response) => machine.handle_response(token, response),
-        Err(error) => lambda_sansio::driver::runtime_transport_error(machine, token, error, Instant::now()),
     }
 }
 
@@ -315,14 +299,8 @@ where
             },
         };
         match input {
-            Input::Io(token, Ok(response)) => checked(machine.handle_response(token, response))?,
-            Input::Io(token, Err(error)) => {
-                checked(lambda_sansio::driver::runtime_transport_error(
-                    &mut machine,
-                    token,
-                    error,
-                    Instant::now(),
-                ))?;
+            Input::Io(token, result) => {
+                checked(runtime_outcome(&mut machine, token, result, Instant::now()))?
             }
             Input::Done(id, result) => answer(&mut machine, &mut streams, id, result)?,
         }

@@ -5,6 +5,8 @@
 //! reads until the answer is whole: on a quiet connection, a send, one wait
 //! and a receive. There is no connection task to hand the answer over, so
 //! a classic-mode invocation wakes nothing but the task that waits for it.
+//! A `next` pipelined behind a buffered answer goes out in the same write
+//! ([`Client::send_pipelined`]).
 //!
 //! Guarantees, as in the blocking transport: reads never time out (long
 //! polls); at most the body limit of an answer is held (a larger one fails
@@ -20,7 +22,8 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Request, Response};
 use lambda_sansio::context::HandlerError;
 use lambda_sansio::http1::{
-    end_exchange, write_chunk, write_head, write_last_chunk, DecodeError, Limits, ResponseDecoder,
+    end_exchange, second_after_first, second_before_reading, write_chunk, write_head, write_last_chunk,
+    write_pipelined, DecodeError, Limits, Pipelined, ResponseDecoder,
 };
 use lambda_sansio::runtime::stream_error_trailers;
 use lambda_sansio::{TransportError, TransportErrorKind};
@@ -86,6 +89,41 @@ impl Client {
         self.finish(&request, result)
     }
 
+    /// Sends two buffered requests in one write, the second pipelined behind
+    /// the first, and reads both answers in order. What became of the
+    /// second depends on the first: see [`Pipelined`].
+    pub(crate) async fn send_pipelined(
+        &mut self,
+        first: &Request<Bytes>,
+        second: &Request<Bytes>,
+    ) -> (Result<Response<Bytes>, TransportError>, Pipelined<TransportError>) {
+        if let Err(error) = self.connect().await {
+            return (Err(error), Pipelined::Lost);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return (Err(reset("no connection")), Pipelined::Lost);
+        };
+        // A fresh buffer: the first body may be megabytes, not worth keeping.
+        let mut out = Vec::new();
+        write_pipelined(&mut out, first, second);
+        let written = stream.write_all(&out).await.map_err(reset);
+        let (answer, kept) =
+            end_exchange(first, answer_after(stream, &mut self.buffer, self.limits, written).await);
+        if let Some(fate) = second_after_first(&answer, kept) {
+            self.stream = None;
+            return (answer, fate);
+        }
+        let Some(stream) = self.stream.as_mut() else { return (answer, Pipelined::NotServed) };
+        if let Some(fate) = second_before_reading(closed_before_any_byte(stream, &mut self.buffer).await) {
+            self.stream = None;
+            return (answer, fate);
+        }
+        let mut decoder = ResponseDecoder::new(self.limits);
+        let second_answer =
+            read_answer(stream, &mut self.buffer, &mut decoder).await.map_err(TransportError::from);
+        (answer, Pipelined::Answer(self.finish(second, second_answer)))
+    }
+
     /// Keeps the connection only when [`end_exchange`] allows it.
     fn finish(
         &mut self,
@@ -119,16 +157,40 @@ impl Client {
         self.connect().await?;
         let Some(stream) = self.stream.as_mut() else { return Err(reset("no connection")) };
         let written = write_request(stream, &mut self.out, request, chunks).await;
-        let mut decoder = ResponseDecoder::new(self.limits);
-        let answer = read_answer(stream, &mut self.buffer, &mut decoder).await;
-        match (written, answer) {
-            (Ok(()), answer) => answer.map_err(TransportError::from),
-            // The server answered before reading everything (an early 413)
-            // and closed: that answer is the outcome, not the broken write.
-            (Err(_), Ok((response, _))) => Ok((response, false)),
-            (Err(write_error), Err(_)) => Err(write_error),
-        }
+        answer_after(stream, &mut self.buffer, self.limits, written).await
     }
+}
+
+/// The answer to a request whose writing ended with `written`. The server
+/// may have answered before reading everything (an early 413) and closed:
+/// that answer is then the outcome, not the broken write, and the
+/// connection is not kept.
+async fn answer_after(
+    stream: &mut TcpStream,
+    buffer: &mut BytesMut,
+    limits: Limits,
+    written: Result<(), TransportError>,
+) -> Result<(Response<Bytes>, bool), TransportError> {
+    let answer = read_answer(stream, buffer, &mut ResponseDecoder::new(limits)).await;
+    match (written, answer) {
+        (Ok(()), answer) => answer.map_err(TransportError::from),
+        (Err(_), Ok((response, _))) => Ok((response, false)),
+        (Err(write_error), Err(_)) => Err(write_error),
+    }
+}
+
+/// Whether the connection ended, cleanly, before a byte of the next answer:
+/// nothing buffered, and a read finds the end. What the read finds is kept.
+async fn closed_before_any_byte(
+    stream: &mut TcpStream,
+    buffer: &mut BytesMut,
+) -> Result<bool, TransportError> {
+    if !buffer.is_empty() {
+        return Ok(false);
+    }
+    buffer.reserve(READ_SIZE);
+    let read = stream.read_buf(buffer).await.map_err(reset)?;
+    Ok(read == 0)
 }
 
 /// Writes the head and the body (buffered, or the chunks as they arrive).

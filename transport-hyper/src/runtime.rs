@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::HeaderValue;
 use lambda_sansio::context::{panic_report, Context, HandlerError};
-use lambda_sansio::driver::{checked, runtime_exit, RunError};
+use lambda_sansio::driver::{checked, runtime_exit, runtime_outcome, runtime_pipelined_outcome, RunError};
 use lambda_sansio::runtime::{Mode, RuntimeConfig, RuntimeEvent, RuntimeMachine};
 use lambda_sansio::{BodyMode, ErrorReport, Outbound, RequestId, Token, TransportError};
 use tokio::sync::mpsc;
@@ -51,9 +51,13 @@ impl Response {
     }
 }
 
-/// The runtime's settings from the Lambda environment.
+/// The runtime's settings from the Lambda environment
+/// (`AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_MAX_CONCURRENCY`), with
+/// [`pipelining`](RuntimeConfig::pipelining) on: this transport pipelines in
+/// classic mode.
 pub fn config_from_env() -> Result<RuntimeConfig, RunError> {
-    Ok(lambda_sansio::driver::runtime_config(|name| std::env::var(name).ok())?)
+    let config = lambda_sansio::driver::runtime_config(|name| std::env::var(name).ok())?;
+    Ok(RuntimeConfig { pipelining: true, ..config })
 }
 
 /// Runs the async `handler` for every invocation, configured from the
@@ -84,10 +88,10 @@ pub async fn report_init_error(report: ErrorReport) -> Result<(), RunError> {
 }
 
 /// Runs `handler` with an explicit configuration. In concurrent mode up to
-/// `max` handlers run at once, each slot on its own connection. This
-/// transport sends one request at a time per connection:
-/// [`RuntimeConfig::pipelining`] is turned off.
-pub async fn run_with<F, Fut, R>(config: RuntimeConfig, handler: F) -> Result<(), RunError>
+/// `max` handlers run at once, each slot on its own connection, one request
+/// at a time. [`RuntimeConfig::pipelining`] is kept in classic mode;
+/// concurrent mode turns it off.
+pub async fn run_with<F, Fut, R>(mut config: RuntimeConfig, handler: F) -> Result<(), RunError>
 where
     F: Fn(Bytes, Context) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<R, HandlerError>> + Send + 'static,
@@ -98,7 +102,7 @@ where
         let call = handler(payload, context);
         async move { call.await.map(Into::into) }
     };
-    let config = RuntimeConfig { pipelining: false, ..config };
+    config.pipelining &= config.mode == Mode::Classic;
     drive(RuntimeMachine::new(config), Arc::new(buffered)).await
 }
 
@@ -124,6 +128,16 @@ where
     let (inputs, mut pending) = mpsc::unbounded_channel::<Input>();
     loop {
         if let Some(out) = machine.poll_request() {
+            // A `next` pipelined behind a buffered answer comes out of the
+            // machine right after it, on the same token (classic mode only).
+            let follow = match (inline, out.body, out.request_id.is_some()) {
+                (true, BodyMode::Buffered, true) => machine.poll_request(),
+                _ => None,
+            };
+            if let Some(next) = follow {
+                slots.pipelined(&mut machine, out, next).await?;
+                continue;
+            }
             let work = exchange(slots.client_for(&out), slots.stream_for(&out), out);
             if inline {
                 slots.feed(&mut machine, work.await)?;
@@ -203,6 +217,25 @@ impl Slots {
         }
     }
 
+    /// Sends `next` pipelined behind the buffered answer `out`, on its
+    /// connection, and hands both outcomes to the machine.
+    async fn pipelined(
+        &mut self,
+        machine: &mut RuntimeMachine,
+        out: Outbound,
+        next: Outbound,
+    ) -> Result<(), RunError> {
+        // Classic mode has one slot: anything else is a machine bug,
+        // reported rather than sent on the wrong connection.
+        if next.token != out.token {
+            return Err(RunError::Stalled);
+        }
+        let mut client = self.client_for(&out);
+        let (first, second) = client.send_pipelined(&out.request, &next.request).await;
+        self.feed(machine, Input::Io(out.token, client, first))?;
+        checked(runtime_pipelined_outcome(machine, next.token, second, Instant::now()))
+    }
+
     /// Hands what finished to the machine.
     fn feed(&mut self, machine: &mut RuntimeMachine, input: Input) -> Result<(), RunError> {
         match input {
@@ -210,12 +243,7 @@ impl Slots {
                 if let Some(slot) = self.clients.get_mut(usize::from(token.0)) {
                     *slot = Some(client);
                 }
-                checked(match result {
-                    Ok(response) => machine.handle_response(token, response),
-                    Err(error) => {
-                        lambda_sansio::driver::runtime_transport_error(machine, token, error, Instant::now())
-                    }
-                })
+                checked(runtime_outcome(machine, token, result, Instant::now()))
             }
             Input::Done(id, Ok(Response::Buffered(body))) => checked(machine.respond(&id, body)),
             Input::Done(id, Ok(Response::Typed { content_type, body })) => {

@@ -18,6 +18,7 @@ mod encode;
 pub mod fuzz;
 mod head;
 mod persistence;
+mod pipelining;
 mod request;
 mod response;
 #[cfg(test)]
@@ -30,6 +31,7 @@ use crate::{TransportError, TransportErrorKind};
 pub use encode::{write_chunk, write_head, write_last_chunk};
 pub use head::{MAX_HEAD, MAX_HEADERS};
 pub use persistence::{end_exchange, wants_close};
+pub use pipelining::{second_after_first, second_before_reading, write_pipelined, Pipelined};
 pub use request::RequestDecoder;
 pub use response::{Decoded, ResponseDecoder};
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use lambda_sansio::runtime::{Mode, RuntimeConfig};
+use lambda_sansio::runtime::{Mode, RuntimeConfig, PIPELINED_MAX_BODY};
 use lambda_sansio::{ApiAddress, RetryPolicy};
 
 use super::scripted::{invocation, is_next, Scripted, Seen, Step, ACCEPTED};
@@ -223,6 +223,33 @@ pub async fn a_reset_behind_an_accepted_answer_loses_no_invocation<D: Driver>() 
     // retried: at least once, then.
     assert!(!posts_to(&seen, "/r1/response").is_empty(), "{seen:#?}");
     assert_eq!(posts_to(&seen, "/r2/response").len(), 1, "{seen:#?}");
+    assert_eq!(nexts(&seen), 3, "{seen:#?}");
+    assert!(!runtime.is_finished());
+}
+
+/// Pipelining: in classic mode the `next` that follows a small buffered
+/// answer goes out behind it, before its `202` is back (the server holds
+/// the `202` until it sees bytes behind the answer, or for a second). A large
+/// answer is not followed: it is answered as soon as it is read.
+pub async fn classic_drivers_pipeline_the_next_behind_a_buffered_answer<D: Driver>() {
+    let next = deliveries(2);
+    let server = Scripted::start(move |seen, _| {
+        if is_next(seen) {
+            next()
+        } else {
+            Step::AnswerOnceFollowed(vec![ACCEPTED.to_vec()])
+        }
+    });
+    let large = PIPELINED_MAX_BODY + 1;
+    let answer = handler(move |_, context| {
+        let size = if context.request_id.as_str() == "r2" { large } else { 2 };
+        Ok(Bytes::from(vec![b'x'; size]))
+    });
+    let runtime = D::start_runtime(config(&server), answer);
+    let seen = seen_by_nexts(server, 3).await;
+    let (small, large) = (posts_to(&seen, "/r1/response"), posts_to(&seen, "/r2/response"));
+    assert!(small.len() == 1 && small[0].followed, "the next went out behind r1's answer: {seen:#?}");
+    assert!(large.len() == 1 && !large[0].followed, "nothing behind r2's large answer: {seen:#?}");
     assert_eq!(nexts(&seen), 3, "{seen:#?}");
     assert!(!runtime.is_finished());
 }

@@ -31,7 +31,8 @@ pub use hostile::{
     a_reset_behind_an_accepted_answer_loses_no_invocation,
     a_server_that_closes_after_an_answer_loses_no_invocation,
     a_small_answer_refused_unread_is_followed_by_a_fresh_next, an_early_413_ends_the_invocation,
-    hostile_but_valid_answers_are_read, unreadable_invocations_are_reported_or_fatal,
+    classic_drivers_pipeline_the_next_behind_a_buffered_answer, hostile_but_valid_answers_are_read,
+    unreadable_invocations_are_reported_or_fatal,
 };
 pub use modes::{
     answers_carry_their_content_type, managed_instances_extensions_get_shutdown_and_telemetry,
@@ -493,6 +494,7 @@ macro_rules! suite {
             unreadable_invocations_are_reported_or_fatal,
             an_early_413_ends_the_invocation,
             a_server_that_closes_after_an_answer_loses_no_invocation,
+            classic_drivers_pipeline_the_next_behind_a_buffered_answer,
             a_small_answer_refused_unread_is_followed_by_a_fresh_next,
             a_reset_behind_an_accepted_answer_loses_no_invocation,
             classic_runtimes_export_the_trace_id_when_asked,

@@ -19,6 +19,10 @@ pub(crate) struct Seen {
     pub(crate) headers: Vec<(String, String)>,
     /// Bytes of body read (0 when the answer came before the body).
     pub(crate) body: Vec<u8>,
+    /// Whether the client had sent bytes behind this request before the
+    /// server answered it (it pipelined). For [`Step::AnswerOnceFollowed`],
+    /// after waiting for them.
+    pub(crate) followed: bool,
 }
 
 impl Seen {
@@ -43,7 +47,13 @@ pub(crate) enum Step {
     AnswerAndReset(Vec<u8>),
     /// Reads the body and never answers (a parked long poll).
     Hang,
+    /// As `Answer`, once the client has sent bytes behind the request (it
+    /// pipelined), or after [`FOLLOW_WAIT`] without them.
+    AnswerOnceFollowed(Vec<Vec<u8>>),
 }
+
+/// How long [`Step::AnswerOnceFollowed`] waits for bytes behind a request.
+const FOLLOW_WAIT: Duration = Duration::from_secs(1);
 
 type Script = dyn Fn(&Seen, usize) -> Step + Send + Sync;
 
@@ -104,11 +114,13 @@ fn serve(stream: TcpStream, script: &Script, log: &Mutex<Vec<Seen>>) {
         if !matches!(step, Step::AnswerEarlyAndClose(_)) {
             seen.body = read_body(&mut reader, &seen);
         }
+        seen.followed = !reader.buffer().is_empty()
+            || (matches!(step, Step::AnswerOnceFollowed(_)) && bytes_arrive(&mut reader, FOLLOW_WAIT));
         if let Ok(mut log) = log.lock() {
             log.push(seen);
         }
         match step {
-            Step::Answer(pieces) => {
+            Step::Answer(pieces) | Step::AnswerOnceFollowed(pieces) => {
                 for piece in pieces {
                     if writer.write_all(&piece).is_err() {
                         return;
@@ -136,6 +148,17 @@ fn serve(stream: TcpStream, script: &Script, log: &Mutex<Vec<Seen>>) {
     }
 }
 
+/// Whether bytes arrive on the connection within `wait` (kept for the
+/// next read).
+fn bytes_arrive(reader: &mut BufReader<TcpStream>, wait: Duration) -> bool {
+    if reader.get_ref().set_read_timeout(Some(wait)).is_err() {
+        return false;
+    }
+    let arrived = matches!(reader.fill_buf(), Ok(bytes) if !bytes.is_empty());
+    let _ = reader.get_ref().set_read_timeout(None);
+    arrived
+}
+
 fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
     let mut line = String::new();
     reader.read_line(&mut line).ok().filter(|n| *n > 0)?;
@@ -152,7 +175,7 @@ fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Seen> {
         let (name, value) = header.split_once(':')?;
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
     }
-    Some(Seen { method, target, headers, body: Vec::new() })
+    Some(Seen { method, target, headers, body: Vec::new(), followed: false })
 }
 
 fn read_body(reader: &mut BufReader<TcpStream>, seen: &Seen) -> Vec<u8> {
