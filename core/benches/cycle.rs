@@ -1,11 +1,15 @@
 //! One protocol cycle: decode a `next` answer, build the response request,
 //! accept the `202`. Payload sizes of 1 KiB and 1 MiB show whether the payload
-//! is copied (it must not be: both should cost the same).
+//! is copied (it must not be: both should cost the same). `bytes` starts
+//! from the bytes on the wire: the `202` and the `next` answer as Lambda
+//! writes them, through the HTTP/1.1 decoder.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use bytes::Bytes;
+use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use lambda_sansio::http1::{Limits, ResponseDecoder};
 use lambda_sansio::runtime::{requests, Invocation, RuntimeConfig, RuntimeEvent, RuntimeMachine};
 use lambda_sansio::ApiAddress;
 
@@ -24,6 +28,26 @@ fn next_answer(payload: &Bytes) -> http::Response<Bytes> {
         .header("lambda-runtime-invocation-id", "5e0b8c1b-2b8c-4b8e-9d5e-0f0a1b2c3d4e")
         .body(payload.clone())
         .unwrap()
+}
+
+/// The `202` to an answer and the `next` answer behind it, as Lambda's
+/// Runtime API writes them.
+fn on_the_wire(payload: &Bytes) -> BytesMut {
+    let mut wire = BytesMut::from(
+        &b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nDate: Sat, 05 Dec 2026 17:00:00 GMT\r\n\
+           Content-Length: 16\r\n\r\n{\"status\":\"OK\"}\n"[..],
+    );
+    wire.extend_from_slice(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+          Lambda-Runtime-Aws-Request-Id: 8476a536-e9f4-11e8-9739-2dfe598c3fcd\r\n\
+          Lambda-Runtime-Deadline-Ms: 1542409706888\r\n\
+          Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-2:123456789012:function:custom-runtime\r\n\
+          Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1\r\n\
+          Date: Sat, 05 Dec 2026 17:00:00 GMT\r\n",
+    );
+    wire.extend_from_slice(format!("Content-Length: {}\r\n\r\n", payload.len()).as_bytes());
+    wire.extend_from_slice(payload);
+    wire
 }
 
 fn cycle(c: &mut Criterion) {
@@ -66,6 +90,20 @@ fn cycle(c: &mut Criterion) {
                         None,
                     )
                     .unwrap()
+                },
+                BatchSize::SmallInput,
+            );
+        });
+
+        group.bench_with_input(BenchmarkId::new("bytes", label), &payload, |b, payload| {
+            let limits = Limits::with_max_body(8 * 1024 * 1024);
+            b.iter_batched(
+                || on_the_wire(payload),
+                |mut wire| {
+                    let accepted = ResponseDecoder::new(limits).decode(&mut wire).unwrap().unwrap();
+                    let next = ResponseDecoder::new(limits).decode(&mut wire).unwrap().unwrap();
+                    let invocation = Invocation::decode(&next.response).unwrap();
+                    (accepted.response, invocation)
                 },
                 BatchSize::SmallInput,
             );

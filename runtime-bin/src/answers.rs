@@ -238,7 +238,7 @@ impl Pipe {
         };
         self.pending.extend_from_slice(&self.scratch[..read]);
         let mut lines = Vec::new();
-        while let Some(found) = self.pending[self.searched..].iter().position(|&b| b == b'\n') {
+        while let Some(found) = memchr::memchr(b'\n', &self.pending[self.searched..]) {
             let end = self.searched + found;
             let line = self.pending.split_to(end + 1).freeze();
             lines.push(line.slice(..end));
