@@ -11,9 +11,11 @@ def handle(event, context):
         sys.exit(1)
     return {"echo": event, "calls": calls, "requestId": context["requestId"]}
 
+parse = json.JSONDecoder().raw_decode  # json.loads without checks these lines never need
+
 os.write(3, b'{"ready": true}\n')
 for line in sys.stdin.buffer:
-    invocation = json.loads(line)
+    invocation, _ = parse(line.decode())
     try:
         answer = {"requestId": invocation["requestId"], "response": handle(invocation.get("event"), invocation)}
     except Exception as error:
