@@ -19,9 +19,10 @@ pub(crate) struct Seen {
     pub(crate) headers: Vec<(String, String)>,
     /// Bytes of body read (0 when the answer came before the body).
     pub(crate) body: Vec<u8>,
-    /// Whether the client had sent bytes behind this request before the
-    /// server answered it (it pipelined). For [`Step::AnswerOnceFollowed`],
-    /// after waiting for them.
+    /// Whether bytes had arrived behind this request when the server
+    /// answered it: the client pipelined (after
+    /// [`Step::AnswerEarlyAndClose`], the unread body counts too). For
+    /// [`Step::AnswerOnceFollowed`], after waiting for them.
     pub(crate) followed: bool,
 }
 
