@@ -196,6 +196,7 @@ pub fn runtime_outcome(
 /// machine, once the answer it followed was fed: its outcome, that it was
 /// not served (sent again), or nothing when the answer's failure stood for
 /// both.
+#[cfg(feature = "http1")]
 pub fn runtime_pipelined_outcome(
     machine: &mut crate::runtime::RuntimeMachine,
     token: crate::Token,
