@@ -230,3 +230,36 @@ fn concurrent_slots_pipeline_each_on_their_own_token() {
         ]
     );
 }
+
+#[test]
+fn poll_pipelined_hands_over_the_next_behind_the_answer_just_taken_and_nothing_else() {
+    let mut machine = RuntimeMachine::new(RuntimeConfig {
+        mode: Mode::from_max_concurrency(Some("2")).unwrap(),
+        pipelining: true,
+        ..RuntimeConfig::new(ApiAddress::parse(ADDRESS).unwrap())
+    });
+    let (a, b) = (machine.poll_request().unwrap(), machine.poll_request().unwrap());
+    assert!(machine.poll_pipelined(&a).is_none(), "nothing behind a next");
+    machine.handle_response(a.token, invocation("r1", "{}")).unwrap();
+    machine.handle_response(b.token, invocation("r2", "{}")).unwrap();
+    machine.respond(&id("r1"), Bytes::new()).unwrap();
+    machine.respond(&id("r2"), Bytes::new()).unwrap();
+    for token in [a.token, b.token] {
+        let answer = machine.poll_request().unwrap();
+        assert_eq!((answer.call, answer.token), (Call::RuntimeResponse, token));
+        let next = machine.poll_pipelined(&answer).expect("a next behind the answer");
+        assert_eq!((next.call, next.token, next.request_id), (Call::RuntimeNext, token, None));
+        assert!(machine.poll_pipelined(&answer).is_none(), "one next per answer");
+    }
+    assert!(machine.poll_request().is_none());
+
+    for mut alone in [machine_with_answer_of(PIPELINED_MAX_BODY + 1), {
+        let mut off = self::machine(false);
+        invoked(&mut off, "r1");
+        off.respond(&id("r1"), Bytes::new()).unwrap();
+        off
+    }] {
+        let answer = alone.poll_request().unwrap();
+        assert!(alone.poll_pipelined(&answer).is_none(), "a large answer, or pipelining off: alone");
+    }
+}

@@ -162,25 +162,16 @@ where
                     MAX_EVENT,
                 )
             });
-            // A `next` pipelined behind a buffered answer comes out of the
-            // machine right after it, on the same token.
-            let follow = match (out.body, out.request_id.is_some()) {
-                (BodyMode::Buffered, true) => machine.poll_request(),
-                _ => None,
-            };
-            match follow {
+            match machine.poll_pipelined(&out) {
                 None => {
                     let result = exchange(connection, &out, streams.take(&out));
                     checked(runtime_outcome(&mut machine, out.token, result, Instant::now()))?;
                 }
-                Some(next) if next.token == out.token => {
+                Some(next) => {
                     let (first, second) = connection.send_pipelined(&out.request, &next.request);
                     checked(runtime_outcome(&mut machine, out.token, first, Instant::now()))?;
                     checked(runtime_pipelined_outcome(&mut machine, next.token, second, Instant::now()))?;
                 }
-                // Classic mode has one slot: anything else is a machine bug,
-                // reported rather than sent on the wrong connection.
-                Some(_) => return Err(RunError::Stalled),
             }
         } else if let Some(event) = machine.poll_event() {
             match event {

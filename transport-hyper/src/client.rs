@@ -103,10 +103,11 @@ impl Client {
         let Some(stream) = self.stream.as_mut() else {
             return (Err(reset("no connection")), Pipelined::Lost);
         };
-        // A fresh buffer: the first body may be megabytes, not worth keeping.
-        let mut out = Vec::new();
-        write_pipelined(&mut out, first, second);
-        let written = stream.write_all(&out).await.map_err(reset);
+        // The machine pipelines only behind bodies of at most
+        // `PIPELINED_MAX_BODY`, so the buffer kept for writes stays small.
+        self.out.clear();
+        write_pipelined(&mut self.out, first, second);
+        let written = stream.write_all(&self.out).await.map_err(reset);
         let (answer, kept) =
             end_exchange(first, answer_after(stream, &mut self.buffer, self.limits, written).await);
         if let Some(fate) = second_after_first(&answer, kept) {

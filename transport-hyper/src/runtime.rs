@@ -128,13 +128,8 @@ where
     let (inputs, mut pending) = mpsc::unbounded_channel::<Input>();
     loop {
         if let Some(out) = machine.poll_request() {
-            // A `next` pipelined behind a buffered answer comes out of the
-            // machine right after it, on the same token (classic mode only).
-            let follow = match (inline, out.body, out.request_id.is_some()) {
-                (true, BodyMode::Buffered, true) => machine.poll_request(),
-                _ => None,
-            };
-            if let Some(next) = follow {
+            // Pipelining is on in classic mode only, where exchanges run inline.
+            if let Some(next) = machine.poll_pipelined(&out) {
                 slots.pipelined(&mut machine, out, next).await?;
                 continue;
             }
@@ -225,11 +220,6 @@ impl Slots {
         out: Outbound,
         next: Outbound,
     ) -> Result<(), RunError> {
-        // Classic mode has one slot: anything else is a machine bug,
-        // reported rather than sent on the wrong connection.
-        if next.token != out.token {
-            return Err(RunError::Stalled);
-        }
         let mut client = self.client_for(&out);
         let (first, second) = client.send_pipelined(&out.request, &next.request).await;
         self.feed(machine, Input::Io(out.token, client, first))?;

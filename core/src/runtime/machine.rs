@@ -170,7 +170,9 @@ impl RuntimeMachine {
     /// [`RuntimeConfig::pipelining`] is on: then a buffered answer's token
     /// may get a second request, a `next`, while the answer is outstanding.
     /// The driver sends it on the same connection after the answer and
-    /// hands back the two outcomes in order. When the connection fails
+    /// hands back the two outcomes in order
+    /// ([`poll_pipelined`](Self::poll_pipelined) hands it over right after
+    /// the answer). When the connection fails
     /// before the answer's outcome, it reports one transport error (the
     /// `next` is forgotten with the connection); when the connection ends
     /// cleanly right after the answer, with nothing more read, it calls
@@ -181,21 +183,8 @@ impl RuntimeMachine {
         }
         let index = self.slots.iter().position(Slot::has_queued)?;
         let token = token_of(index);
-        if let Slot::Followed(_, _, follow) = &mut self.slots[index] {
-            follow.sent();
-            return match requests::next(&self.address) {
-                Ok(request) => Some(Outbound {
-                    token,
-                    call: Call::RuntimeNext,
-                    body: BodyMode::Buffered,
-                    request_id: None,
-                    request,
-                }),
-                Err(error) => {
-                    self.fail(error.into());
-                    None
-                }
-            };
+        if matches!(self.slots[index], Slot::Followed(..)) {
+            return self.send_follow(index);
         }
         let Slot::Busy(work, _) = &self.slots[index] else { return None };
         match self.build(work) {
@@ -221,6 +210,40 @@ impl RuntimeMachine {
             }
             Err(error) => {
                 self.fail(error);
+                None
+            }
+        }
+    }
+
+    /// The `next` to pipeline behind `sent`, the buffered answer just
+    /// taken from [`poll_request`](Self::poll_request): when
+    /// [`RuntimeConfig::pipelining`] has one follow it, on the same token,
+    /// to go out on the same connection right after it. `None`: `sent`
+    /// goes alone.
+    pub fn poll_pipelined(&mut self, sent: &Outbound) -> Option<Outbound> {
+        let index = usize::from(sent.token.0);
+        match self.slots.get(index) {
+            Some(slot @ Slot::Followed(..)) if slot.has_queued() && self.exit.is_none() => {
+                self.send_follow(index)
+            }
+            _ => None,
+        }
+    }
+
+    /// Marks the `next` pipelined on slot `index` sent, and builds it.
+    fn send_follow(&mut self, index: usize) -> Option<Outbound> {
+        let Slot::Followed(_, _, follow) = &mut self.slots[index] else { return None };
+        follow.sent();
+        match requests::next(&self.address) {
+            Ok(request) => Some(Outbound {
+                token: token_of(index),
+                call: Call::RuntimeNext,
+                body: BodyMode::Buffered,
+                request_id: None,
+                request,
+            }),
+            Err(error) => {
+                self.fail(error.into());
                 None
             }
         }
